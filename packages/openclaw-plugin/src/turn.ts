@@ -12,6 +12,7 @@ export type TurnErrorCode =
   | 'claude_exited' // process died during the turn
   | 'bridge_disconnected' // plugin's WebSocket dropped during the turn
   | 'turn_timeout' // no final reply within --turn-timeout-ms
+  | 'no_reply' // Claude ended its turn without using the reply tool
   | 'shutting_down' // gateway is stopping
   | 'bad_request'; // the request itself cannot become a turn (bad workspace, …)
 
@@ -22,6 +23,7 @@ const STATUS: Record<TurnErrorCode, number> = {
   claude_exited: 502,
   bridge_disconnected: 502,
   turn_timeout: 504,
+  no_reply: 502,
   shutting_down: 503,
   bad_request: 400,
 };
@@ -75,6 +77,11 @@ export interface TurnResult {
   text: string;
   /** The chunks as received, for front doors that render them. */
   chunks: string[];
+  /**
+   * The final reply alone, for front doors that already streamed the chunks (webchannel's
+   * assistant_final). Optional only so cores written before it still type-check.
+   */
+  final?: string;
 }
 
 export type SessionState = 'starting' | 'ready' | 'busy' | 'stopped';

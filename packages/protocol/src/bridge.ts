@@ -82,8 +82,20 @@ export const PermissionVerdictSchema = z.strictObject({
   behavior: z.enum(['allow', 'deny']),
 });
 
+/**
+ * Sent on a connection of its own by the Stop hook the gateway installs in every Claude it
+ * launches: Claude Code has finished its turn. Until then a new channel message would reach the
+ * model as a side note of the running turn rather than as a turn (claude-code-facts.md).
+ */
+export const TurnEndSchema = z.strictObject({
+  type: z.literal('turn_end'),
+  openclaw_session: nonEmpty,
+  token: nonEmpty.optional(),
+});
+
 export const PluginToGatewaySchema = z.discriminatedUnion('type', [
   HelloSchema,
+  TurnEndSchema,
   ReadySchema,
   ReplySchema,
   PongSchema,
@@ -100,6 +112,7 @@ export const GatewayToPluginSchema = z.discriminatedUnion('type', [
 ]);
 
 export type Hello = z.infer<typeof HelloSchema>;
+export type TurnEnd = z.infer<typeof TurnEndSchema>;
 export type Inbound = z.infer<typeof InboundSchema>;
 export type InboundMeta = z.infer<typeof InboundMetaSchema>;
 export type Reply = z.infer<typeof ReplySchema>;

@@ -1,0 +1,107 @@
+/**
+ * How a session's Claude process is launched: flags, env, and the generated --mcp-config that
+ * registers our claude-plugin as the channel server.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { ClaudeLaunch } from './process-manager.js';
+
+/** The MCP server name; Claude shows channel messages as `<channel source="synthesis" …>`. */
+export const CHANNEL_SERVER_NAME = 'synthesis';
+export const REPLY_TOOL = `mcp__${CHANNEL_SERVER_NAME}__reply`;
+
+const require = createRequire(import.meta.url);
+const pluginEntry = require.resolve('@synthesis-agent/claude-plugin');
+const turnEndHook = require.resolve('@synthesis-agent/claude-plugin/turn-end-hook');
+
+/**
+ * Claude Code runs Stop hooks when a turn is over; ours tells the gateway, which holds the next
+ * channel message until then (a message sent earlier would become a side note of this turn).
+ */
+function hookSettings(): string {
+  const command = [process.execPath, turnEndHook].map((part) => `'${part.replace(/'/g, `'\\''`)}'`).join(' ');
+  return JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: 'command', command, timeout: 10 }] }] } });
+}
+
+export interface LaunchPlan {
+  sessionKey: string;
+  claudeSessionId: string;
+  /** `--resume` an existing Claude transcript instead of starting `--session-id`. */
+  resume: boolean;
+  workspace: string;
+  systemPrompt?: string | undefined;
+}
+
+export interface LaunchSettings {
+  claudeCommand: string;
+  claudeArgs: string[];
+  bridgeUrl: string;
+  runDir: string;
+  trustWorkspaces: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface PreparedLaunch {
+  launch: ClaudeLaunch;
+  /** Secret the plugin must present in hello; proves this gateway spawned it. */
+  token: string;
+  /** Removes the generated config (it holds the token). */
+  cleanup(): void;
+}
+
+export function prepareLaunch(plan: LaunchPlan, settings: LaunchSettings): PreparedLaunch {
+  const token = randomBytes(32).toString('base64url');
+  const channelEnv = {
+    SYNTHESIS_WS_URL: settings.bridgeUrl,
+    SYNTHESIS_OPENCLAW_SESSION: plan.sessionKey,
+    SYNTHESIS_CLAUDE_SESSION: plan.claudeSessionId,
+    SYNTHESIS_BRIDGE_TOKEN: token,
+  };
+  mkdirSync(settings.runDir, { recursive: true, mode: 0o700 });
+  const mcpConfigFile = path.join(settings.runDir, `mcp-${plan.claudeSessionId}-${process.pid}.json`);
+  const mcpConfig = {
+    mcpServers: { [CHANNEL_SERVER_NAME]: { command: process.execPath, args: [pluginEntry], env: channelEnv } },
+  };
+  writeFileSync(mcpConfigFile, JSON.stringify(mcpConfig, null, 2), { mode: 0o600 });
+
+  const args = [
+    '--mcp-config',
+    mcpConfigFile,
+    '--dangerously-load-development-channels',
+    `server:${CHANNEL_SERVER_NAME}`,
+    '--allowedTools',
+    REPLY_TOOL,
+    '--settings',
+    hookSettings(),
+    plan.resume ? '--resume' : '--session-id',
+    plan.claudeSessionId,
+    ...(plan.systemPrompt ? ['--append-system-prompt', plan.systemPrompt] : []),
+    ...settings.claudeArgs,
+  ];
+
+  return {
+    token,
+    launch: {
+      command: settings.claudeCommand,
+      args,
+      cwd: plan.workspace,
+      env: { ...inheritedEnv(settings.env), ...channelEnv, ENABLE_TOOL_SEARCH: settings.env.ENABLE_TOOL_SEARCH ?? 'false' },
+      trustWorkspace: settings.trustWorkspaces.some((dir) => path.resolve(dir) === path.resolve(plan.workspace)),
+    },
+    cleanup: () => rmSync(mcpConfigFile, { force: true }),
+  };
+}
+
+/**
+ * The gateway's env minus its own SYNTHESIS_* settings: those may hold secrets (API key, relay
+ * token) that Claude and the tools it runs have no business seeing.
+ */
+function inheritedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && !key.startsWith('SYNTHESIS_')) out[key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * `synthesis-agent [options]` runs the gateway; `synthesis-agent config` prints the effective
+ * configuration (secrets redacted); `--help` lists every option with its default.
+ */
+import { ConfigError, helpText, loadConfig, redactConfig } from './config.js';
+import { startGateway } from './gateway.js';
+import { createLogger } from './logger.js';
+
+const USAGE = `Usage: synthesis-agent [command] [options]
+
+Commands:
+  (none)    run the gateway
+  config    print the effective configuration (secrets redacted) and exit
+
+Options (each also settable as the env variable shown, or in a --config JSON file):
+`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}${helpText()}\n`);
+    return 0;
+  }
+  const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : undefined;
+  const args = command ? argv.slice(1) : argv;
+  if (command && command !== 'config') {
+    process.stderr.write(`synthesis-agent: unknown command "${command}" (see --help)\n`);
+    return 2;
+  }
+
+  let config;
+  try {
+    config = loadConfig(args);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`synthesis-agent: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (command === 'config') {
+    process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
+    return 0;
+  }
+
+  const logger = createLogger(config);
+  const gateway = await startGateway(config, { logger });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'signal received');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await gateway.close();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`synthesis-agent: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
