@@ -1,10 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
 // Projects let each kind of test run alone (npm run test:unit | test:e2e | test:claude | test:openclaw)
-// while `npm test` runs them all. Real-process suites run files one at a time: they spawn
-// Claude processes and a 2-core CI machine gives truer timings without cross-file contention.
+// while `npm test` runs them all. Files run one at a time: most suites spawn real gateways and
+// Claude processes, and on a 2-core CI machine cross-file contention only makes them slower.
 export default defineConfig({
   test: {
+    // The JSON report is where .ci/run takes its closing "N passed, N failed" line from.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results/vitest.json' },
+    fileParallelism: false,
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000 } },
       {
@@ -22,6 +26,15 @@ export default defineConfig({
           include: ['test/claude/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
           fileParallelism: false,
         },
       },

@@ -49,6 +49,7 @@ describe('the chat UI in Chromium', () => {
   it('pairs with the printed code and renders the answer as it streams', async () => {
     await page.goto(gw.httpUrl);
     await page.locator('#pairing-form').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'webchannel-pairing.png') });
     const code = CODE_LINE.exec((await gw.waitForLog((l) => CODE_LINE.test(l.msg))).msg)![1]!;
     await page.fill('#pairing-code', code);
     await page.click('#pairing-form button[type=submit]');
@@ -63,16 +64,20 @@ describe('the chat UI in Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('asks for approval and passes the answer to Claude', async () => {
+    await page.fill('#message', '[[permission:Bash]]');
+    await page.press('#message', 'Enter');
+    await page.locator('#transcript .msg.approval', { hasText: 'Bash' }).getByRole('button', { name: 'Allow' }).click();
+    await page.locator('#transcript .msg.assistant .final', { hasText: 'permission allow for Bash' }).waitFor();
+    expect(await page.locator('#transcript .msg.approval').last().textContent()).toContain('approved');
+  });
+
   it('is still paired after a reload, with E2E', async () => {
     await page.reload();
     await page.locator('#chat-form').waitFor();
     expect(await page.locator('#pairing-form').isHidden()).toBe(true);
     await expect.poll(() => page.locator('#e2e').isVisible()).toBe(true);
-    await ask('after reload', 'echo: after reload').catch(async (err) => {
-      await page.screenshot({ path: path.join(ARTIFACTS, 'debug.png'), fullPage: true });
-      (await import('node:fs')).writeFileSync('/tmp/gwlogs.json', JSON.stringify(gw.logs));
-      throw err;
-    });
+    await ask('after reload', 'echo: after reload');
     await page.screenshot({ path: path.join(ARTIFACTS, 'webchannel-after-reload.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   });

@@ -119,7 +119,8 @@ describe('reasoning channel against the reference backend', () => {
       protocol: { schema_versions: [1], envelope_versions: [1] },
       purposes: ['live_analysis', 'session_summary', 'capability_probe'],
       byo: { public_key: stored.public_key, paired: true, kdf: 'HKDF-SHA256', hkdf_info: 'stagewhisper-byo-v1', aead: 'XChaCha20-Poly1305' },
-      skills: [],
+      // What is found depends on this machine's ~/.claude; discoverSkills has its own unit test.
+      skills: expect.any(Array),
     });
   });
 
@@ -144,7 +145,7 @@ describe('reasoning channel against the reference backend', () => {
     const plain = h.backend.job('capability_probe', { response_schema: undefined });
     expect(await run(plain)).toMatchObject({ status: 'completed', result: { provider_kind: 'openclaw', claude_code_version: '2.1.330 (Claude Code)' } });
     const shaped = h.backend.job('capability_probe', { response_schema: { type: 'object', required: ['provider_kind', 'skills'] } });
-    expect(await run(shaped)).toMatchObject({ status: 'completed', result: { provider_kind: 'openclaw', skills: [] } });
+    expect(await run(shaped)).toMatchObject({ status: 'completed', result: { provider_kind: 'openclaw', skills: expect.any(Array) } });
     expect(h.core.turnsFor(plain.job_id)).toHaveLength(0);
     expect(h.core.turnsFor(shaped.job_id)).toHaveLength(0);
   });

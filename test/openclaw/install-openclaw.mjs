@@ -15,13 +15,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const OPENCLAW_VERSION = '2026.9.6';
-export const NODE_SPEC = 'node@24';
+const NODE_SPEC = 'node@24';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CACHE_DIR = process.env.SYNTHESIS_OPENCLAW_CACHE ?? path.join(ROOT, '.cache', 'openclaw');
+const CACHE_DIR = process.env.SYNTHESIS_OPENCLAW_CACHE ?? path.join(ROOT, '.cache', 'openclaw');
 
 /** npm's error codes for "could not reach the registry" (npm prints them as `npm error code X`). */
-const UNREACHABLE = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|ERR_SOCKET_TIMEOUT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|CERT_HAS_EXPIRED|SELF_SIGNED_CERT_IN_CHAIN)\b|network request to .* failed|socket hang up/i;
+const UNREACHABLE = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|ERR_SOCKET_TIMEOUT)\b|network request to .* failed|socket hang up/i;
 
 /**
  * @typedef {{ ok: true, node: string, openclaw: string, cacheDir: string }} Installed

@@ -114,7 +114,7 @@ export interface RunResult {
 }
 
 /** Runs one OpenClaw command to completion; the group is killed if it outlives `timeoutMs`. */
-export function runOpenClaw(install: OpenClawInstall, home: string, args: string[], timeoutMs = 120_000): Promise<RunResult> {
+export function runOpenClaw(install: OpenClawInstall, home: string, args: string[], timeoutMs = 180_000): Promise<RunResult> {
   const child = spawnOpenClaw(install, home, args);
   let stdout = '';
   let stderr = '';

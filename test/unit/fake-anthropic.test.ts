@@ -228,7 +228,7 @@ describe('fake Anthropic Messages API', () => {
     expect(JSON.parse(blocks[0].text)).toEqual({ title: 'Fake session', safe: false, tags: [] });
 
     const classifier = await post({ model: 'm', max_tokens: 10, tools: [REPLY_TOOL], stop_sequences: ['</block>'], messages: channelTurn('x') });
-    expect((await classifier.json()).content[0].type).toBe('text');
+    expect(((await classifier.json()) as any).content[0].type).toBe('text');
     expect(f.requests.map((r) => r.kind)).toEqual(['side_call', 'side_call', 'side_call']);
   });
 
@@ -250,13 +250,13 @@ describe('fake Anthropic Messages API', () => {
     expect(await res.json()).toEqual({ type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
     const missing = await fetch(`${f.url}/v1/models`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.type).toBe('not_found_error');
+    expect(((await missing.json()) as any).error.type).toBe('not_found_error');
   });
 
   it('counts tokens', async () => {
     await start();
     const res = await fetch(`${fake!.url}/v1/messages/count_tokens?beta=true`, { method: 'POST', body: JSON.stringify({ messages: [] }) });
-    expect((await res.json()).input_tokens).toBeGreaterThan(0);
+    expect(((await res.json()) as any).input_tokens).toBeGreaterThan(0);
   });
 });
 

@@ -33,7 +33,6 @@ function load(mode: PluginRegistrationMode, pluginConfig?: Record<string, unknow
   const providers: ProviderPlugin[] = [];
   const services: PluginService[] = [];
   const api: PluginApi = {
-    id: 'synthesis-agent',
     registrationMode: mode,
     pluginConfig,
     logger: recordingLogger().logger,
@@ -101,7 +100,7 @@ describe('gateway service', () => {
     stateDir = mkdtempSync(path.join(tmpdir(), 'synthesis-plugin-'));
     const [service] = load('full', { port: 0, bridgePort: 0, stateDir }).services;
     const { lines, logger } = recordingLogger();
-    const ctx = { stateDir: '/unused', logger };
+    const ctx = { logger };
     await service!.start(ctx);
     const ready = lines.find((l) => l.text.includes('gateway ready'));
     expect(ready?.level).toBe('info');
@@ -115,7 +114,7 @@ describe('gateway service', () => {
 
   it('refuses to start on an invalid plugin config', async () => {
     const [service] = load('full', { port: 'not a port' }).services;
-    await expect(service!.start({ stateDir: '/unused', logger: recordingLogger().logger })).rejects.toThrow(ConfigError);
+    await expect(service!.start({ logger: recordingLogger().logger })).rejects.toThrow(ConfigError);
   });
 });
 

@@ -7,16 +7,15 @@ import WebSocket from 'ws';
 import {
   GatewayToPluginSchema,
   MAX_BRIDGE_FRAME_BYTES,
-  backoffDelay,
   bridgeError,
   parseFrame,
-  type BackoffOptions,
   type BridgeError,
   type Hello,
   type Inbound,
   type PermissionVerdict,
   type PluginToGatewayInput,
-} from '@synthesis-agent/protocol';
+} from '@synthesis-agent/protocol/bridge';
+import { backoffDelay, type BackoffOptions } from '@synthesis-agent/protocol/backoff';
 import type { Logger } from './logger.js';
 
 export interface BridgeHandlers {

@@ -15,7 +15,7 @@ import {
   type Inbound,
   type PermissionRequest,
   type PermissionVerdict,
-} from '@synthesis-agent/protocol';
+} from '@synthesis-agent/protocol/bridge';
 import { z } from 'zod';
 import type { Logger } from './logger.js';
 

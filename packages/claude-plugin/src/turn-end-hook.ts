@@ -8,7 +8,7 @@
  * on stdout (Claude Code reads a Stop hook's stdout as instructions).
  */
 import WebSocket from 'ws';
-import type { TurnEnd } from '@synthesis-agent/protocol';
+import type { TurnEnd } from '@synthesis-agent/protocol/bridge';
 
 const GIVE_UP_MS = 3000;
 

@@ -4,7 +4,9 @@
  * configuration (secrets redacted); `--help` lists every option with its default.
  */
 import { ConfigError, helpText, loadConfig, redactConfig } from './config.js';
+import { runDoctor } from './doctor.js';
 import { startGateway } from './gateway.js';
+import { checkBindHost } from './http-guards.js';
 import { createLogger } from './logger.js';
 
 const USAGE = `Usage: synthesis-agent [command] [options]
@@ -12,6 +14,7 @@ const USAGE = `Usage: synthesis-agent [command] [options]
 Commands:
   (none)    run the gateway
   config    print the effective configuration (secrets redacted) and exit
+  doctor    check claude, ports, state dir, and that a session can start; exit 1 if anything fails
 
 Options (each also settable as the env variable shown, or in a --config JSON file):
 `;
@@ -23,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : undefined;
   const args = command ? argv.slice(1) : argv;
-  if (command && command !== 'config') {
+  if (command && command !== 'config' && command !== 'doctor') {
     process.stderr.write(`synthesis-agent: unknown command "${command}" (see --help)\n`);
     return 2;
   }
@@ -42,9 +45,30 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(redactConfig(config), null, 2)}\n`);
     return 0;
   }
+  if (command === 'doctor') {
+    const results = await runDoctor(config, (line) => process.stdout.write(`${line}\n`));
+    return results.every((r) => r.ok) ? 0 : 1;
+  }
 
+  const bind = checkBindHost(config.host, config.apiKey);
+  if (!bind.ok) {
+    process.stderr.write(`synthesis-agent: ${bind.error}\n`);
+    return 2;
+  }
   const logger = createLogger(config);
-  const gateway = await startGateway(config, { logger });
+  if (bind.warning) logger.warn({ host: config.host }, bind.warning);
+  let gateway;
+  try {
+    gateway = await startGateway(config, { logger });
+  } catch (err) {
+    // Settings that only turn out wrong at start (a port in use, a bad key) are still the user's to fix.
+    if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`synthesis-agent: ${(err as Error).message}
+`);
+      return 2;
+    }
+    throw err;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'signal received');

@@ -38,7 +38,7 @@ export const OPTIONS = {
   port: opt('int', port.default(18900), 'HTTP port for /v1/chat/completions, /ws and the UI (0 = any free port)'),
   bridgePort: opt('int', port.default(18901), 'WebSocket bridge port for claude-plugin connections (0 = any free port)'),
   claudeCommand: opt('string', z.string().min(1).default('claude'), 'program with Claude Code\'s CLI surface'),
-  claudeArg: opt('list', list.default([]), 'extra argument appended to every Claude launch (repeatable)'),
+  claudeArg: opt('list', list.default([]), 'extra argument appended to every Claude launch'),
   workspace: opt('string', z.string().min(1).default(process.cwd()), 'default working directory of Claude sessions'),
   heartbeatMs: opt('int', int(10).default(30_000), 'interval of empty SSE deltas that keep clients\' idle watchdogs alive'),
   pingMs: opt('int', int(10).default(30_000), 'bridge ping interval; a plugin missing 2 pongs is disconnected'),
@@ -52,14 +52,14 @@ export const OPTIONS = {
   historyMaxChars: opt('int', int(0).default(24_000), 'size bound of a history bootstrap transcript (oldest dropped first)'),
   deliverLateReplies: opt('bool', bool.default(false), 'prepend a reply whose caller went away to the session\'s next answer'),
   systemPrompt: opt('string', z.enum(['ignore', 'append']).default('ignore'), 'what to do with the request\'s system message (ignore|append)'),
-  trustWorkspace: opt('list', list.default([]), 'workspace whose trust dialog the launcher may answer (repeatable)'),
+  trustWorkspace: opt('list', list.default([]), 'workspace whose trust dialog the launcher may answer'),
   maxBodyBytes: opt('int', int(1024).default(8 * 1024 * 1024), 'largest accepted HTTP request body'),
   logLevel: opt('string', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'log level'),
   logFormat: opt('string', z.enum(['pretty', 'json']).default('json'), 'log format (pretty|json)'),
   apiKey: opt('string', z.string().min(1).optional(), 'require "Authorization: Bearer <key>" on the OpenAI routes', true),
-  allowedHost: opt('list', list.default([]), 'extra Host header name accepted besides loopback names (repeatable)'),
+  allowedHost: opt('list', list.default([]), 'extra Host header name accepted besides loopback names'),
   permissions: opt('string', z.enum(['relay', 'deny', 'allow-listed']).default('relay'), 'how Claude\'s permission requests are answered'),
-  permissionAllow: opt('list', list.default([]), 'tool name pattern allowed without asking in allow-listed mode (repeatable, * wildcard)'),
+  permissionAllow: opt('list', list.default([]), 'tool name pattern allowed without asking in allow-listed mode (* wildcard)'),
   permissionTtlMs: opt('int', int(1000).default(600_000), 'how long a relayed permission request can be answered'),
   replyMode: opt('string', z.enum(['buffered', 'live']).default('buffered'), 'send progress chunks as they arrive (live) or with the final reply (buffered)'),
   webAuth: opt('string', z.enum(['pairing', 'token']).default('pairing'), 'webchannel auth mode (pairing|token)'),
@@ -67,7 +67,7 @@ export const OPTIONS = {
   pairingCodeTtlS: opt('int', int(60, 300).default(300), 'lifetime of a webchannel pairing code in seconds'),
   uiTokenTtlS: opt('int', int(300, 2_592_000).default(604_800), 'lifetime of a webchannel access token in seconds'),
   e2eRequired: opt('bool', bool.default(false), 'refuse plaintext webchannel messages once paired'),
-  webOrigin: opt('list', list.default([]), 'extra Origin allowed on /ws besides the gateway\'s own (repeatable)'),
+  webOrigin: opt('list', list.default([]), 'extra Origin allowed on /ws besides the gateway\'s own'),
   reasoningUrl: opt('string', z.string().url().optional(), 'reasoning backend base URL (enables the reasoning-job channel)'),
   reasoningIntegrationId: opt('string', z.string().min(1).optional(), 'reasoning backend integration id'),
   reasoningRelayToken: opt('string', z.string().min(1).optional(), 'reasoning backend relay token', true),
@@ -120,9 +120,18 @@ function fromArgv(argv: string[]): Record<string, unknown> {
   for (const [key, spec] of Object.entries(OPTIONS) as [OptionKey, OptionSpec][]) {
     options[flagName(key)] = spec.kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: spec.kind === 'list' };
   }
+  // `--claude-arg --model` must pass `--model` through: node's parser refuses values that look
+  // like flags unless written `--claude-arg=--model`, so join every value-taking flag with its value.
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.startsWith('--') ? arg.slice(2) : '';
+    if (options[name]?.type === 'string' && i + 1 < argv.length) joined.push(`${arg}=${argv[++i]}`);
+    else joined.push(arg);
+  }
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: joined, options, strict: true, allowPositionals: false });
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
@@ -179,7 +188,8 @@ export function helpText(): string {
     const value = defaults[key];
     const shown = spec.secret || value === undefined || (Array.isArray(value) && value.length === 0) ? '' : ` (default: ${String(value)})`;
     const arg = spec.kind === 'bool' ? '' : ' <value>';
-    return `  --${flagName(key)}${arg}\n      ${spec.describe}${shown} [env ${envName(key)}]`;
+    const repeat = spec.kind === 'list' ? ' (repeatable)' : '';
+    return `  --${flagName(key)}${arg}\n      ${spec.describe}${repeat}${shown} [env ${envName(key)}]`;
   });
   return rows.join('\n');
 }

@@ -2,21 +2,20 @@
  * Starts and stops a whole gateway: HTTP front door, bridge server, session core. The CLI and the
  * OpenClaw plugin service both call `startGateway`, so there is one way to run it.
  */
-import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { startBridgeServer } from './bridge-server.js';
-import type { GatewayConfig } from './config.js';
+import { ConfigError, type GatewayConfig } from './config.js';
 import { createHttpApp } from './http-app.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
-import { readClaudeVersion } from './reasoning/claude-version.js';
+import { checkClaudeVersion } from './claude-version.js';
 import { startReasoningChannel, type ReasoningChannel } from './reasoning/reasoning-channel.js';
 import { SessionManager } from './session-manager.js';
 import { StateStore } from './state-store.js';
-import type { SessionCore } from './turn.js';
+import { VERSION } from './version.js';
 import { registerUiRoutes } from './webchannel/ui-routes.js';
 import { createWebchannel, type Webchannel } from './webchannel/webchannel-server.js';
 
@@ -26,7 +25,9 @@ export { loadConfig, validateConfig } from './config.js';
 export interface RunningGateway {
   httpUrl: string;
   bridgeUrl: string;
-  core: SessionCore;
+  core: SessionManager;
+  /** Version of the Claude Code CLI found at start. */
+  claudeVersion: string;
   logger: Logger;
   close(): Promise<void>;
 }
@@ -36,12 +37,17 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export { VERSION } from './version.js';
 
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger(config);
+  // Fail once, clearly, at start rather than in every session: missing, broken or pre-channels CLI.
+  const claudeVersion = await checkClaudeVersion(config.claudeCommand, options.env).then(
+    (found) => found.version,
+    (err: Error) => {
+      throw new ConfigError(err.message);
+    },
+  );
   const metrics = createMetrics();
   const store = new StateStore(config.stateDir, logger);
 
@@ -91,7 +97,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
           core,
           config,
           logger,
-          claudeVersion: () => readClaudeVersion(config.claudeCommand),
+          claudeVersion: () => Promise.resolve(claudeVersion),
           hostStatus: () => ({ liveSessions: core.liveSessions(), queueDepth: core.queueDepth() }),
         })
       : undefined;
@@ -129,8 +135,11 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       logger.info('gateway stopped');
     })());
 
-  logger.info({ httpUrl, bridgeUrl: bridge.url, version: VERSION }, `SynthesisAgent gateway ready on ${httpUrl} (bridge ${bridge.url})`);
-  return { httpUrl, bridgeUrl: bridge.url, core, logger, close };
+  logger.info(
+    { httpUrl, bridgeUrl: bridge.url, version: VERSION, claudeVersion },
+    `SynthesisAgent gateway ready on ${httpUrl} (bridge ${bridge.url}, Claude Code ${claudeVersion})`,
+  );
+  return { httpUrl, bridgeUrl: bridge.url, core, claudeVersion, logger, close };
 }
 
 function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<Server> {

@@ -79,8 +79,8 @@ export function register(api: PluginApi): void {
     resolveTransportTurnState: (ctx) => (ctx.sessionId ? { headers: { [HEADER_CHAT_ID]: ctx.sessionId } } : null),
   });
 
-  // Other modes load the plugin only to read what it declares; starting listeners there would
-  // collide with the gateway run's own service.
+  // Discovery, setup and CLI-metadata loads happen next to the full load in the same process and
+  // only read what the plugin declares; OpenClaw's contract is that they register no services.
   if (api.registrationMode !== 'full') return;
 
   let gateway: RunningGateway | undefined;

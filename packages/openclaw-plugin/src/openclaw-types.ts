@@ -18,11 +18,8 @@ export interface PluginLogger {
 /** How a plugin module was loaded. Only "full" (gateway run, agent turns) may start background work. */
 export type PluginRegistrationMode = 'full' | 'discovery' | 'tool-discovery' | 'setup-only' | 'setup-runtime' | 'cli-metadata';
 
+/** Also carries OpenClaw's config, state and workspace dirs, which the gateway does not need. */
 export interface PluginServiceContext {
-  /** The agent workspace (`agents.defaults.workspace`, default ~/.openclaw/workspace). */
-  workspaceDir?: string;
-  /** OpenClaw's state directory (~/.openclaw). */
-  stateDir: string;
   logger: PluginLogger;
 }
 
@@ -46,8 +43,8 @@ export interface WrapStreamFnContext {
   provider: string;
   modelId: string;
   agentId?: string;
+  /** The agent's workspace (`agents.defaults.workspace`, default ~/.openclaw/workspace). */
   workspaceDir?: string;
-  agentDir?: string;
   streamFn?: StreamFn;
 }
 
@@ -64,13 +61,11 @@ export interface ResolveTransportTurnStateContext {
 
 export interface TransportTurnState {
   headers?: Record<string, string>;
-  metadata?: Record<string, string>;
 }
 
 export interface ProviderPlugin {
   id: string;
   label: string;
-  docsPath?: string;
   /** Auth methods offered by `openclaw onboard`; the gateway is local and needs none. */
   auth: unknown[];
   wrapStreamFn?: (ctx: WrapStreamFnContext) => StreamFn | null | undefined;
@@ -78,7 +73,6 @@ export interface ProviderPlugin {
 }
 
 export interface PluginApi {
-  id: string;
   registrationMode: PluginRegistrationMode;
   /** `plugins.entries.<id>.config` from openclaw.json, already validated against the manifest schema. */
   pluginConfig?: Record<string, unknown>;

@@ -52,6 +52,13 @@ export class SessionManager implements SessionCore, BridgeRoutes {
     return session.runTurn(request);
   }
 
+  /** Starts a session's Claude without a turn and reports it once ready. */
+  async startSession(key: string, workspace?: string): Promise<SessionInfo> {
+    const session = this.sessionFor({ sessionKey: key, content: '', requestId: 'warm-up', chatId: key, ...(workspace ? { workspace } : {}) });
+    await session.warmUp();
+    return session.info();
+  }
+
   sessions(): SessionInfo[] {
     return [...this.byKey.values()].map((s) => s.info());
   }
@@ -113,7 +120,9 @@ export class SessionManager implements SessionCore, BridgeRoutes {
   }
 
   private reserveProcessSlot(starting: Session): void {
-    const live = [...this.byKey.values()].filter((s) => s.hasProcess && s !== starting);
+    // A process already told to stop is on its way out and frees its slot by itself. Picking it
+    // again as the victim would let a second start go ahead without freeing another slot.
+    const live = [...this.byKey.values()].filter((s) => s.hasProcess && !s.isStopping && s !== starting);
     if (live.length < this.options.config.maxSessions) return;
     const victim = live.filter((s) => s.isIdle).sort((a, b) => a.lastUsed.getTime() - b.lastUsed.getTime())[0];
     if (!victim) {

@@ -4,7 +4,7 @@
  * session delivers exactly one inbound at a time and holds the rest in a bounded FIFO until the
  * previous turn's final reply.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { bridgeError, type BridgeError, type Hello, type PermissionRequest } from '@synthesis-agent/protocol';
 import type { BridgeHandler, BridgePeer } from './bridge-server.js';
 import { prepareLaunch, type LaunchSettings, type PreparedLaunch } from './claude-launch.js';
@@ -12,8 +12,19 @@ import type { GatewayConfig } from './config.js';
 import { bootstrapContent } from './history-bootstrap.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { parsePermissionAnswer, policyVerdict, relayText, unknownAnswerText, type Behavior } from './permission-policy.js';
+import {
+  askedFor,
+  parsePermissionAnswer,
+  policyVerdict,
+  relayText,
+  stillWaitingText,
+  unanswerableText,
+  type Behavior,
+  type PermissionOutcome,
+  type RelayedRequest,
+} from './permission-policy.js';
 import { ClaudeProcess } from './process-manager.js';
+import { safeEqual } from './safe-equal.js';
 import type { PersistedSession } from './state-store.js';
 import { TurnError, type SessionInfo, type SessionState, type TurnRequest, type TurnResult } from './turn.js';
 
@@ -27,6 +38,8 @@ const EXIT_AFTER_DROP_MS = 1000;
  * reported, the wait is bounded by --turn-timeout-ms instead.
  */
 const UNCONFIRMED_SETTLE_MS = 5000;
+/** Answered, expired or abandoned permission ids remembered so a late `yes <id>` is told why. */
+const SETTLED_PERMISSIONS_KEPT = 64;
 const LATE_REPLY_HEADER = '[Reply to an earlier message whose request was cancelled]';
 const CURRENT_REPLY_HEADER = '[Reply to this message]';
 
@@ -112,8 +125,9 @@ interface ActiveTurn {
 }
 
 interface PendingPermission {
-  request: Omit<PermissionRequest, 'type'>;
+  request: RelayedRequest;
   timer: NodeJS.Timeout;
+  expiresAt: number;
 }
 
 export class Session {
@@ -136,6 +150,7 @@ export class Session {
   private active: ActiveTurn | undefined;
   private readonly lateReplies: string[] = [];
   private readonly permissions = new Map<string, PendingPermission>();
+  private readonly settledPermissions = new Map<string, PermissionOutcome>();
   private systemPrompt: string | undefined;
   private closed = false;
   private readonly log: Logger;
@@ -158,7 +173,12 @@ export class Session {
 
   /** Idle: a live process with no turn running or waiting, so evicting it loses nothing. */
   get isIdle(): boolean {
-    return this.proc !== undefined && !this.running && this.queue.length === 0 && this.permissions.size === 0;
+    return this.hasProcess && !this.isStopping && !this.running && this.queue.length === 0 && this.permissions.size === 0;
+  }
+
+  /** The process was told to stop and is on its way out; it no longer holds a --max-sessions slot. */
+  get isStopping(): boolean {
+    return this.proc !== undefined && this.stopping.has(this.proc);
   }
 
   get queued(): number {
@@ -195,8 +215,12 @@ export class Session {
 
   runTurn(request: TurnRequest): Promise<TurnResult> {
     if (this.closed) return Promise.reject(new TurnError('shutting_down', 'the gateway is shutting down'));
-    const answer = parsePermissionAnswer(request.content);
+    const answer = this.permissionAnswer(request);
     if (answer) return this.answerPermissionMessage(answer.requestId, answer.behavior, request);
+    const waiting = this.active && !this.active.job ? this.permissions.values().next().value : undefined;
+    // Claude's turn is blocked on a question only this chat can answer, so a new turn could not
+    // start before the question expires: remind the user instead of stalling the request.
+    if (waiting) return textResult(stillWaitingText(waiting.request, waiting.expiresAt - Date.now()));
 
     const busy = this.running !== undefined;
     if (busy && this.queue.length >= this.deps.config.queueDepth) {
@@ -251,13 +275,14 @@ export class Session {
 
   private async execute(job: Job): Promise<TurnResult> {
     await this.waitSettled(job);
-    const fresh = await this.ensureReady(job);
+    const fresh = await this.ensureReady(job.log);
     const { request } = job;
-    const bootstrap = fresh && this.deps.config.historyBootstrap === 'on' && request.history?.length;
-    const content = bootstrap
-      ? bootstrapContent(request.history ?? [], request.content, this.deps.config.historyMaxChars)
-      : request.content;
-    if (bootstrap) job.log.info({ messages: request.history?.length }, 'fresh Claude session: replaying earlier turns');
+    let content = request.content;
+    if (fresh && this.deps.config.historyBootstrap === 'on' && request.history?.length) {
+      const bootstrap = bootstrapContent(request.history, request.content, this.deps.config.historyMaxChars);
+      content = bootstrap.content;
+      job.log.info({ replayed: bootstrap.replayed, omitted: bootstrap.omitted }, 'fresh Claude session: replaying earlier turns');
+    }
 
     const active: ActiveTurn = { job, chunks: [], final: deferred<string>(), startedAt: performance.now() };
     this.active = active;
@@ -289,6 +314,7 @@ export class Session {
     } finally {
       clearTimeout(timer);
       this.active = undefined;
+      this.abandonPermissions();
     }
   }
 
@@ -313,6 +339,15 @@ export class Session {
     return result;
   }
 
+  /**
+   * Starts this session's Claude (if it is not running) without sending a turn: `doctor` uses it
+   * to prove a session can start and reach the bridge.
+   */
+  async warmUp(): Promise<void> {
+    if (this.closed) throw new TurnError('shutting_down', 'the gateway is shutting down');
+    await this.ensureReady(this.log);
+  }
+
   /** Holds the next inbound until Claude has finished the previous turn (see TurnEndSchema). */
   private async waitSettled(job: Job): Promise<void> {
     const settling = this.settling;
@@ -330,7 +365,7 @@ export class Session {
   /** The Stop hook of this session's Claude reports the end of a turn. */
   turnEnded(token: string | undefined): BridgeError | undefined {
     const expected = this.prepared?.token;
-    if (!expected || !token || !tokensEqual(token, expected)) {
+    if (!expected || !token || !safeEqual(token, expected)) {
       return bridgeError('unauthorized', 'turn_end token does not match the process this gateway spawned');
     }
     this.hookSeen = true;
@@ -351,38 +386,41 @@ export class Session {
    * Makes sure a live, ready Claude serves this session. Returns true when the process was
    * started fresh (new Claude transcript), which is when history bootstrap applies.
    */
-  private async ensureReady(job: Job): Promise<boolean> {
+  private async ensureReady(log: Logger): Promise<boolean> {
+    // A process being stopped (turn timeout, eviction, dropped bridge) must not get this turn:
+    // its plugin may still look connected for a moment.
+    if (this.proc && this.isStopping) await this.proc.exited;
     if (this.proc && this.pluginReady && this.peer) return false;
     if (this.proc) {
       try {
         await withTimeout(this.ready.promise, RECONNECT_GRACE_MS, () => new Error('plugin did not reconnect'));
         return false;
       } catch {
-        job.log.warn('claude-plugin did not reconnect; restarting Claude');
+        log.warn('claude-plugin did not reconnect; restarting Claude');
         await this.restart('plugin_lost');
       }
     }
-    return this.start(job);
+    return this.start(log);
   }
 
-  private async start(job: Job): Promise<boolean> {
+  private async start(log: Logger): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       const resume = this.hasTranscript;
       this.deps.reserveProcessSlot(this);
       this.spawn(resume);
-      job.log.info({ resume, claudeSession: this.claudeSessionId }, 'starting Claude session');
+      log.info({ resume, claudeSession: this.claudeSessionId }, 'starting Claude session');
       try {
         await withTimeout(this.ready.promise, this.deps.config.startTimeoutMs, () =>
-          this.startError(`Claude did not become ready within ${this.deps.config.startTimeoutMs} ms`),
+          this.startError(this.proc, `Claude did not become ready within ${this.deps.config.startTimeoutMs} ms`),
         );
-        job.log.info({ pid: this.proc?.pid }, 'Claude session ready');
+        log.info({ pid: this.proc?.pid }, 'Claude session ready');
         return !resume;
       } catch (err) {
-        const screen = this.proc?.lastScreenLines(40) ?? (err as Error).message;
         await this.stopProcess();
-        if (resume && attempt === 0 && /No conversation found/i.test(screen)) {
+        // The error quotes Claude's last screen lines, where the CLI prints why it quit.
+        if (resume && attempt === 0 && /No conversation found/i.test((err as Error).message)) {
           // Claude has no transcript under this id (e.g. killed before its first turn): start over.
-          job.log.warn({ claudeSession: this.claudeSessionId }, 'resume failed (no conversation found); starting a fresh Claude session');
+          log.warn({ claudeSession: this.claudeSessionId }, 'resume failed (no conversation found); starting a fresh Claude session');
           this.claudeSessionId = randomUUID();
           this.hasTranscript = false;
           this.deps.changed(this);
@@ -413,7 +451,7 @@ export class Session {
       {
         onBlocked: (match) => {
           this.ready.reject(
-            this.startError(`Claude Code is stuck on its ${match.kind.replace('_', ' ')} screen, which needs a person. Fix: ${match.fix ?? 'answer it once in a terminal'}.`),
+            this.startError(proc, `Claude Code is stuck on its ${match.kind.replace('_', ' ')} screen, which needs a person. Fix: ${match.fix ?? 'answer it once in a terminal'}.`),
           );
         },
         onExit: (exit) => this.onExit(proc, exit.exitCode, exit.signal),
@@ -426,8 +464,8 @@ export class Session {
     this.deps.changed(this);
   }
 
-  private startError(reason: string): TurnError {
-    const screen = this.proc?.lastScreenLines() ?? '';
+  private startError(proc: ClaudeProcess | undefined, reason: string): TurnError {
+    const screen = proc?.lastScreenLines() ?? '';
     return new TurnError('claude_start_failed', `${reason}${screen ? `\nLast screen lines:\n${screen}` : ''}`, 10);
   }
 
@@ -442,12 +480,12 @@ export class Session {
       this.log.warn({ pid: proc.pid, exitCode, signal }, 'Claude process exited');
     }
     const how = `Claude exited (code ${exitCode}${signal ? `, signal ${signal}` : ''})`;
-    if (!this.ready.settled) this.ready.reject(this.startError(`${how} before it was ready`));
+    if (!this.ready.settled) this.ready.reject(this.startError(proc, `${how} before it was ready`));
     // A dead process has no turn left to finish.
     this.settling?.resolve();
     this.settling = undefined;
     this.active?.final.reject(new TurnError('claude_exited', `${how} during the turn; the next message starts it again`));
-    this.expirePermissions();
+    this.abandonPermissions();
     this.deps.changed(this);
   }
 
@@ -478,7 +516,7 @@ export class Session {
   attach(hello: Hello, peer: BridgePeer): BridgeHandler | BridgeError {
     const expected = this.prepared?.token;
     if (!this.proc || !expected) return bridgeError('unknown_session', `no Claude process is running for session ${this.key}`);
-    if (!hello.token || !tokensEqual(hello.token, expected)) {
+    if (!hello.token || !safeEqual(hello.token, expected)) {
       return bridgeError('unauthorized', 'hello token does not match the process this gateway spawned');
     }
     if (this.peer && this.peer !== peer) this.peer.close('replaced by a newer connection');
@@ -561,18 +599,25 @@ export class Session {
     }
     const active = this.active;
     const caller = active?.job;
-    if (!active || !caller) {
+    // Nobody would ever see the question (no turn, a caller that went away, a chat whose earlier
+    // question of this turn expired): waiting for the TTL would only stall Claude.
+    if (!active || caller?.request.signal?.aborted || (!caller && this.permissions.size === 0)) {
       log.warn('permission request with nobody to ask; denied');
       this.sendVerdict(request.request_id, 'deny');
       return;
     }
     const timer = setTimeout(() => {
       if (!this.permissions.delete(request.request_id)) return;
+      this.settlePermission(request.request_id, 'expired');
       log.info('permission request expired; denied');
       this.sendVerdict(request.request_id, 'deny');
       this.deps.changed(this);
     }, permissionTtlMs);
-    this.permissions.set(request.request_id, { request, timer });
+    this.permissions.set(request.request_id, { request, timer, expiresAt: Date.now() + permissionTtlMs });
+    if (!caller) {
+      log.info('permission request held: the chat user is still answering an earlier one');
+      return;
+    }
     log.info('permission request relayed to the user');
 
     if (caller.request.onPermissionRequest) {
@@ -586,7 +631,8 @@ export class Session {
     // question and let the answer message take over the still-running Claude turn.
     active.job = undefined;
     const question = relayText(request, permissionTtlMs);
-    caller.resolve({ text: [...active.chunks, question].join('\n\n'), chunks: [...active.chunks], final: question });
+    const text = [...active.chunks, question].filter((c) => c !== '').join('\n\n');
+    caller.resolve({ text, chunks: [...active.chunks], final: question });
     active.chunks = [];
   }
 
@@ -596,10 +642,27 @@ export class Session {
     if (!pending) return false;
     clearTimeout(pending.timer);
     this.permissions.delete(requestId);
+    this.settlePermission(requestId, 'answered');
     this.sendVerdict(requestId, behavior);
     this.log.info({ permission: requestId, behavior }, 'permission answered by the user');
     this.deps.changed(this);
     return true;
+  }
+
+  /**
+   * `yes <id>` is an answer only where one is expected: a question is pending, the id was asked
+   * here before, or the client's history ends with the question (a restarted gateway). Elsewhere
+   * "no worry" is an ordinary message for Claude.
+   */
+  private permissionAnswer(request: TurnRequest): { requestId: string; behavior: Behavior } | undefined {
+    const answer = parsePermissionAnswer(request.content);
+    if (!answer) return undefined;
+    const lastAssistant = request.history?.findLast((m) => m.role === 'assistant');
+    const expected =
+      this.permissions.size > 0 ||
+      this.settledPermissions.has(answer.requestId) ||
+      (lastAssistant !== undefined && askedFor(lastAssistant.content, answer.requestId));
+    return expected ? answer : undefined;
   }
 
   /**
@@ -608,21 +671,35 @@ export class Session {
    */
   private answerPermissionMessage(requestId: string, behavior: Behavior, request: TurnRequest): Promise<TurnResult> {
     if (!this.answerPermission(requestId, behavior)) {
-      const text = unknownAnswerText(requestId);
-      return Promise.resolve({ text, chunks: [], final: text });
+      return textResult(unanswerableText(requestId, this.settledPermissions.get(requestId), [...this.permissions.keys()]));
     }
     const active = this.active;
     if (!active || active.job) {
-      const text = `Permission ${behavior === 'allow' ? 'granted' : 'denied'}; Claude's answer goes to the conversation that asked.`;
-      return Promise.resolve({ text, chunks: [], final: text });
+      return textResult(`Permission ${behavior === 'allow' ? 'granted' : 'denied'}; Claude's answer goes to the conversation that asked.`);
     }
+    // Claude asked again before this answer came: that question is this message's reply.
+    const next = this.permissions.values().next().value;
+    if (next) return textResult(relayText(next.request, next.expiresAt - Date.now()));
     return new Promise<TurnResult>((resolve, reject) => {
       active.job = { request, resolve, reject, log: this.log.child({ request: request.requestId }) };
     });
   }
 
-  private expirePermissions(): void {
-    for (const pending of this.permissions.values()) clearTimeout(pending.timer);
+  private settlePermission(requestId: string, outcome: PermissionOutcome): void {
+    this.settledPermissions.set(requestId, outcome);
+    if (this.settledPermissions.size > SETTLED_PERMISSIONS_KEPT) {
+      this.settledPermissions.delete(this.settledPermissions.keys().next().value!);
+    }
+  }
+
+  /** The Claude turn that asked is over (ended, crashed, restarted): its questions are moot. */
+  private abandonPermissions(): void {
+    for (const [requestId, pending] of this.permissions) {
+      clearTimeout(pending.timer);
+      this.settlePermission(requestId, 'abandoned');
+      // A Claude still blocked on it (a tool call beside the final reply) must not wait forever.
+      this.sendVerdict(requestId, 'deny');
+    }
     this.permissions.clear();
   }
 
@@ -633,13 +710,11 @@ export class Session {
     for (const job of this.queue.splice(0)) job.reject(error);
     this.active?.final.reject(error);
     if (!this.ready.settled) this.ready.reject(error);
-    this.expirePermissions();
+    this.abandonPermissions();
     await this.stopProcess();
   }
 }
 
-function tokensEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
+function textResult(text: string): Promise<TurnResult> {
+  return Promise.resolve({ text, chunks: [], final: text });
 }

@@ -3,7 +3,7 @@
  * restarted gateway `--resume` each conversation. Written atomically (temp file + rename) so a
  * crash mid-write leaves the previous complete file, never a torn one.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from './logger.js';
@@ -47,7 +47,14 @@ export class StateStore {
   save(sessions: Map<string, PersistedSession>): void {
     const body = JSON.stringify({ version: 1, sessions: Object.fromEntries(sessions) }, null, 2);
     const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, body, { mode: 0o600 });
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeFileSync(fd, body);
+      // On disk before the rename: after a machine crash the name points at complete content.
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, this.file);
   }
 }

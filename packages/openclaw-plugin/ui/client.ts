@@ -60,12 +60,12 @@ export interface ClientOptions {
 }
 
 export const AUTH_KEY = 'synthesis.webchannel.auth';
-export const SESSION_KEY = 'synthesis.webchannel.session';
+const SESSION_KEY = 'synthesis.webchannel.session';
 
 /** A pairing code is exactly 6 digits; anything else typed into the same field is a channel token. */
 const PAIRING_CODE = /^\d{6}$/;
 
-export function randomId(): string {
+function randomId(): string {
   // getRandomValues, unlike randomUUID, also exists outside secure contexts.
   return base64UrlEncode(crypto.getRandomValues(new Uint8Array(16)));
 }

@@ -28,7 +28,7 @@ export type Entry =
   | { kind: 'approval'; requestId: string | undefined; action: string; reason: string | undefined; approved: boolean | undefined }
   | { kind: 'notice'; text: string; error: boolean };
 
-export type AssistantEntry = Extract<Entry, { kind: 'assistant' }>;
+type AssistantEntry = Extract<Entry, { kind: 'assistant' }>;
 
 export class Conversation {
   entries: Entry[] = [];

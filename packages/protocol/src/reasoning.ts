@@ -41,12 +41,12 @@ export const ReasoningJobSchema = z.object({
 export const ReasoningResultStatusSchema = z.enum(['completed', 'failed', 'timed_out']);
 
 export const ReasoningErrorCodeSchema = z.enum([
-  'invalid_envelope', // the envelope does not match ReasoningJobSchema
+  'invalid_envelope', // not ReasoningJobSchema, or response_schema missing where needed / unusable
   'unsupported_version', // schema_version or envelope_version other than 1
   'provider_mismatch', // provider_kind names another provider
   'byo_not_paired', // BYO payload but no backend public key configured
   'decrypt_failed', // BYO payload failed authentication (tampered, wrong key, bad nonce)
-  'invalid_payload', // decrypted payload is not JSON, or response_schema is missing/invalid
+  'invalid_payload', // decrypted BYO payload is not JSON
   'schema_mismatch', // the answer failed response_schema twice
   'turn_failed', // the Claude turn failed (TurnError)
   'deadline_exceeded', // with status timed_out

@@ -37,13 +37,20 @@ export interface PostAnswer {
   bodyStart: string;
 }
 
-/** One JSON POST; rejects on network failure or when `timeoutMs` passes without an answer. */
-export async function postJson(url: string, auth: Record<string, string>, body: unknown, timeoutMs: number): Promise<PostAnswer> {
+/** One JSON POST; rejects on network failure, when `timeoutMs` passes without an answer, or on `cancel`. */
+export async function postJson(
+  url: string,
+  auth: Record<string, string>,
+  body: unknown,
+  timeoutMs: number,
+  cancel?: AbortSignal,
+): Promise<PostAnswer> {
+  const timeout = AbortSignal.timeout(timeoutMs);
   const response = await fetch(url, {
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/json' },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
+    signal: cancel ? AbortSignal.any([timeout, cancel]) : timeout,
   });
   // Read in full even when unused, so the connection can be reused.
   const text = await response.text();

@@ -11,11 +11,8 @@ import {
   ReasoningPurposeSchema,
   type CapabilityProfile,
 } from '@synthesis-agent/protocol';
+import { VERSION } from '../version.js';
 
-/** This package's version (src/reasoning and dist/reasoning are both two levels below it). */
-export const GATEWAY_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
 
 export interface CapabilityOptions {
   providerKind: string;
@@ -52,7 +49,7 @@ export function capabilityProfiler(options: CapabilityOptions): () => Promise<Ca
     claudeVersion ??= await options.claudeVersion?.().catch(() => undefined);
     return {
       provider_kind: options.providerKind,
-      gateway_version: GATEWAY_VERSION,
+      gateway_version: VERSION,
       claude_code_version: claudeVersion ?? null,
       protocol: { schema_versions: [REASONING_SCHEMA_VERSION], envelope_versions: [REASONING_ENVELOPE_VERSION] },
       purposes: ReasoningPurposeSchema.options,

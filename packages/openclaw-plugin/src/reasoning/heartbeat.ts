@@ -29,11 +29,12 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): Promise<voi
     while (!controller.signal.aborted) {
       let problem: string | undefined;
       try {
-        const answer = await postJson(url, auth, await options.body(), Math.min(intervalMs, HEARTBEAT_TIMEOUT_MS));
+        const answer = await postJson(url, auth, await options.body(), Math.min(intervalMs, HEARTBEAT_TIMEOUT_MS), controller.signal);
         if (answer.status < 200 || answer.status >= 300) problem = `HTTP ${answer.status}`;
       } catch (err) {
         problem = (err as Error).message;
       }
+      if (controller.signal.aborted) break;
       if (problem !== undefined && !failing) logger.warn({ problem }, 'reasoning heartbeat failing');
       if (problem === undefined && failing) logger.info('reasoning heartbeat recovered');
       failing = problem !== undefined;

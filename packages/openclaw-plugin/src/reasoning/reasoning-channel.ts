@@ -8,7 +8,8 @@ import { ConfigError, type GatewayConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { SessionCore } from '../turn.js';
 import { backendEndpoints } from './backend-client.js';
-import { capabilityProfiler, GATEWAY_VERSION } from './capabilities.js';
+import { VERSION } from '../version.js';
+import { capabilityProfiler } from './capabilities.js';
 import { startHeartbeat } from './heartbeat.js';
 import { JobRunner } from './job-runner.js';
 import { loadOrCreateKeyPair } from './keys.js';
@@ -92,7 +93,7 @@ export function startReasoningChannel(options: ReasoningChannelOptions): Reasoni
         status: 'online',
         sent_at: new Date().toISOString(),
         host: {
-          version: GATEWAY_VERSION,
+          version: VERSION,
           uptime_s: Math.floor(process.uptime()),
           live_sessions: host.liveSessions,
           queue_depth: host.queueDepth,

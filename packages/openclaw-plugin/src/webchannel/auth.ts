@@ -6,7 +6,7 @@
 import { x25519 } from '@noble/curves/ed25519.js';
 import { base64UrlDecode, deriveE2eKey, E2eError, type Envelope } from '@synthesis-agent/protocol';
 import type { GatewayConfig } from '../config.js';
-import { safeEqual } from './safe-equal.js';
+import { safeEqual } from '../safe-equal.js';
 import type { AccessTokens } from './tokens.js';
 
 export interface Identity {

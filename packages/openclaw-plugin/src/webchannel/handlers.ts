@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   E2E_ALG,
-  E2eError,
+  type E2eError,
   base64UrlEncode,
   openE2e,
   parsePayload,
@@ -47,7 +47,7 @@ export interface HandlerContext {
 
 export type Handler = (envelope: Envelope, conn: Connection) => Promise<void>;
 
-export function sessionKeyOf(envelope: Envelope): string {
+function sessionKeyOf(envelope: Envelope): string {
   return `webchannel::${envelope.agent_id || 'default'}::${envelope.session_id}`;
 }
 

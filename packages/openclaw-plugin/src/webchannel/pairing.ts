@@ -5,7 +5,7 @@
  * 5 minutes against a 10^6 space.
  */
 import { randomInt } from 'node:crypto';
-import { safeEqual } from './safe-equal.js';
+import { safeEqual } from '../safe-equal.js';
 
 export const MAX_PAIRING_FAILURES = 5;
 export const PAIRING_LOCKOUT_MS = 5 * 60_000;

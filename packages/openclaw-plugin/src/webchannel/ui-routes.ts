@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Env, Hono, Schema } from 'hono';
 
-/** dist/webchannel/ui-routes.js → dist/ui/ */
-const UI_DIR = fileURLToPath(new URL('../ui/', import.meta.url));
+/** The package's dist/ui/, found the same way from dist/webchannel/ and (under tests) src/webchannel/. */
+const UI_DIR = fileURLToPath(new URL('../../dist/ui/', import.meta.url));
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -47,7 +47,7 @@ export function registerUiRoutes<E extends Env, S extends Schema, B extends stri
   app.get('/ui/:file', async (c) => {
     const name = c.req.param('file') ?? '';
     const body = ASSET_NAME.test(name) ? await readUiFile(name) : undefined;
-    if (!body) return c.text('not found', 404);
+    if (!body) return c.notFound();
     return c.body(new Uint8Array(body), 200, {
       'content-type': CONTENT_TYPES[path.extname(name)] ?? 'application/octet-stream',
       'cache-control': 'public, max-age=31536000, immutable',

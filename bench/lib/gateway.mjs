@@ -1,0 +1,79 @@
+/** Runs the real gateway CLI (compiled JS) as a child process for benches. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { descendants, killQuietly, waitForExit } from './proc.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'packages/openclaw-plugin/dist/cli.js');
+export const FAKE_CLAUDE = path.join(ROOT, 'test/fixtures/bin/fake-claude');
+
+/**
+ * Starts the gateway with `args` on free ports and a temp state dir; resolves once it logged its
+ * URLs. `env` replaces the inherited environment when given (the real-Claude bench needs a
+ * hermetic one).
+ */
+export async function startGateway({ args = [], env, claudeCommand = FAKE_CLAUDE, readyTimeoutMs = 30_000 } = {}) {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'synthesis-bench-'));
+  const child = spawn(
+    process.execPath,
+    [CLI, '--port', '0', '--bridge-port', '0', '--state-dir', stateDir, '--claude-command', claudeCommand, '--log-level', 'info', ...args],
+    {
+      cwd: ROOT,
+      env: env ?? { ...process.env, CLAUDE_CONFIG_DIR: path.join(stateDir, 'claude-config') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let tail = '';
+  let buffer = '';
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway not ready within ${readyTimeoutMs} ms:\n${tail}`)), readyTimeoutMs);
+    child.stderr.setEncoding('utf8').on('data', (data) => {
+      tail = (tail + data).slice(-8000);
+      buffer += data;
+      let nl;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (!line.includes('"httpUrl"')) continue;
+        const { httpUrl, bridgeUrl } = JSON.parse(line);
+        clearTimeout(timer);
+        resolve({ httpUrl, bridgeUrl });
+      }
+    });
+    void exited.then((code) => reject(new Error(`gateway exited (${code}) before it was ready:\n${tail}`)));
+  });
+  const { httpUrl, bridgeUrl } = await ready;
+  return {
+    httpUrl,
+    bridgeUrl,
+    pid: child.pid,
+    stateDir,
+    logTail: () => tail,
+    async metrics() {
+      return (await fetch(`${httpUrl}/metrics`)).text();
+    },
+    async healthz() {
+      return (await fetch(`${httpUrl}/healthz`)).json();
+    },
+    /** SIGTERM, then makes sure nothing it started survives; returns the pids that had to be killed. */
+    async stop() {
+      const tree = descendants(child.pid);
+      child.kill('SIGTERM');
+      await exited;
+      const survivors = await waitForExit(tree, 5000);
+      for (const pid of survivors) killQuietly(pid);
+      rmSync(stateDir, { recursive: true, force: true });
+      return survivors;
+    },
+  };
+}
+
+/** A Prometheus sample value from /metrics text, e.g. sample(text, 'synthesis_live_sessions'). */
+export function sample(text, name) {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Prints the closing "N passed, N failed" line from vitest's own JSON report.
+import { readFileSync } from 'node:fs';
+
+const file = process.argv[2] ?? 'test-results/vitest.json';
+let report;
+try {
+  report = JSON.parse(readFileSync(file, 'utf8'));
+} catch (err) {
+  console.error(`no vitest report at ${file}: ${err.message}`);
+  process.exit(1);
+}
+const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
