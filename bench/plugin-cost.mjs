@@ -5,7 +5,10 @@
  * - start to hello: spawn() until the hello frame arrives on the bridge;
  * - start to ready: until `ready`, i.e. after an MCP initialize + tools/list over stdio (the MCP
  *   SDK is loaded by then; SYNTHESIS_READY_DELAY_MS=0 so the settle delay is not counted);
- * - RSS and PSS once ready.
+ * - RSS and PSS once ready;
+ * - CPU time used until hello and until ready: on a loaded machine wall time mostly measures the
+ *   wait for a core, CPU time what the plugin itself costs.
+ * A floor shows what any Node process pays: `node` with only `ws`, sending the same hello.
  * The Stop hook (once per turn) is measured the same way: spawn() until its turn_end arrives.
  * Builds are interleaved run by run so a change in machine load hits them alike.
  */
@@ -13,12 +16,18 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
-import { pssBytes, rssBytes, waitForExit, killQuietly } from './lib/proc.mjs';
+import { cpuNs, pssBytes, rssBytes, waitForExit, killQuietly } from './lib/proc.mjs';
 import { mib, nsToMs, percentile, fmt, row } from './lib/stats.mjs';
 import { ROOT } from './lib/gateway.mjs';
 
 const DIST = path.join(ROOT, 'packages/claude-plugin/dist');
 const TIMEOUT_MS = 20_000;
+
+/** The floor: a Node process that loads only `ws` and sends a hello. */
+const FLOOR_SCRIPT = `import WebSocket from 'ws';
+const ws = new WebSocket(process.env.SYNTHESIS_WS_URL);
+ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', openclaw_session: process.env.SYNTHESIS_OPENCLAW_SESSION, pid: process.pid })));
+process.stdin.on('end', () => process.exit(0)).resume();`;
 
 const MCP_HANDSHAKE = [
   { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } },
@@ -35,26 +44,29 @@ async function startBridgeStub() {
     ws.on('message', (data) => {
       const frame = JSON.parse(String(data));
       const now = process.hrtime.bigint();
+      // Read at once: the plugin goes on running while the waiter is scheduled.
+      const cpu = cpuNs(frame.pid ?? ws.pid);
       if (frame.type === 'hello') {
+        ws.pid = frame.pid;
         ws.session = frame.openclaw_session;
         ws.send(JSON.stringify({ type: 'hello_ack' }));
       }
       const session = frame.openclaw_session ?? ws.session;
       if (frame.type === 'turn_end') ws.close(1000, 'turn_end received');
-      waiters.get(`${session}/${frame.type}`)?.(now);
+      waiters.get(`${session}/${frame.type}`)?.({ t: now, cpu });
     });
   });
   return {
     url: `ws://127.0.0.1:${wss.address().port}/bridge`,
-    /** Resolves with the hrtime at which `type` arrived from `session`. */
+    /** Resolves with the hrtime at which `type` arrived from `session`, and the sender's CPU time then. */
     next(session, type) {
       return new Promise((resolve, reject) => {
         const key = `${session}/${type}`;
         const timer = setTimeout(() => reject(new Error(`no ${type} from ${session} within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
-        waiters.set(key, (t) => {
+        waiters.set(key, (event) => {
           clearTimeout(timer);
           waiters.delete(key);
-          resolve(t);
+          resolve(event);
         });
       });
     },
@@ -77,17 +89,20 @@ function pluginEnv(bridge, session) {
   };
 }
 
-async function measurePlugin(entry, bridge, session) {
+async function measurePlugin(args, bridge, session, mcp = true) {
   const hello = bridge.next(session, 'hello');
-  const ready = bridge.next(session, 'ready');
+  const ready = mcp ? bridge.next(session, 'ready') : undefined;
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [entry], { env: pluginEnv(bridge, session), stdio: ['pipe', 'pipe', 'inherit'] });
+  // cwd ROOT: where the floor script's `ws` import resolves.
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: pluginEnv(bridge, session), stdio: ['pipe', 'pipe', 'inherit'] });
   try {
-    const tHello = await hello;
+    const h = await hello;
+    const out = { helloMs: nsToMs(h.t - t0), helloCpuMs: nsToMs(h.cpu) };
+    if (!ready) return { ...out, rss: rssBytes(child.pid), pss: pssBytes(child.pid) };
     child.stdout.resume();
     for (const message of MCP_HANDSHAKE) child.stdin.write(`${JSON.stringify(message)}\n`);
-    const tReady = await ready;
-    return { helloMs: nsToMs(tHello - t0), readyMs: nsToMs(tReady - t0), rss: rssBytes(child.pid), pss: pssBytes(child.pid) };
+    const r = await ready;
+    return { ...out, readyMs: nsToMs(r.t - t0), readyCpuMs: nsToMs(r.cpu), rss: rssBytes(child.pid), pss: pssBytes(child.pid) };
   } finally {
     // Closing stdin is how Claude Code stops its MCP servers.
     child.stdin.end();
@@ -101,42 +116,45 @@ async function measureHook(entry, bridge, session) {
   const child = spawn(process.execPath, [entry], { env: pluginEnv(bridge, session), stdio: ['pipe', 'ignore', 'inherit'] });
   child.stdin.end(JSON.stringify({ session_id: session, hook_event_name: 'Stop' }));
   const exited = new Promise((resolve) => child.once('exit', () => resolve(process.hrtime.bigint())));
-  const tEnd = await turnEnd;
-  return { turnEndMs: nsToMs(tEnd - t0), exitMs: nsToMs((await exited) - t0) };
+  const end = await turnEnd;
+  return { turnEndMs: nsToMs(end.t - t0), exitMs: nsToMs((await exited) - t0) };
 }
 
 export async function run({ runs = 15, log = () => {} } = {}) {
   const builds = [
-    { name: 'tsc', plugin: path.join(DIST, 'main.js'), hook: path.join(DIST, 'turn-end-hook.js') },
-    { name: 'bundle', plugin: path.join(DIST, 'bundle.js'), hook: path.join(DIST, 'turn-end-hook.bundle.js') },
+    { name: 'tsc output', plugin: path.join(DIST, 'main.js'), hook: path.join(DIST, 'turn-end-hook.js') },
+    { name: 'esbuild bundle', plugin: path.join(DIST, 'bundle.js'), hook: path.join(DIST, 'turn-end-hook.bundle.js') },
   ].filter((b) => existsSync(b.plugin) && existsSync(b.hook));
   const bridge = await startBridgeStub();
-  const results = new Map(builds.map((b) => [b.name, []]));
+  const results = new Map([...builds.map((b) => [b.name, []]), ['floor', []]]);
   try {
     for (let i = 0; i < runs; i++) {
       for (const build of builds) {
         const session = `bench-${build.name}-${i}`;
-        const plugin = await measurePlugin(build.plugin, bridge, session);
+        const plugin = await measurePlugin([build.plugin], bridge, session);
         const hook = await measureHook(build.hook, bridge, `${session}-hook`);
         results.get(build.name).push({ ...plugin, ...hook });
       }
+      results.get('floor').push(await measurePlugin(['--input-type=module', '-e', FLOOR_SCRIPT], bridge, `bench-floor-${i}`, false));
       log(`plugin-cost: run ${i + 1}/${runs}`);
     }
   } finally {
     await bridge.close();
   }
   const rows = [];
-  for (const build of builds) {
-    const r = results.get(build.name);
-    const med = (key) => percentile(r.map((x) => x[key]), 50);
-    const label = build.name === 'tsc' ? 'tsc output' : 'esbuild bundle';
+  const med = (name, key) => percentile(results.get(name).map((x) => x[key]), 50);
+  for (const { name } of builds) {
     rows.push(
-      row(`plugin start → hello, p50 (${label})`, fmt(med('helloMs'), 0), 'ms', '< 150 ms', med('helloMs') < 150),
-      row(`plugin start → ready, p50 (${label})`, fmt(med('readyMs'), 0), 'ms'),
-      row(`plugin RSS when ready, p50 (${label})`, fmt(mib(med('rss')), 1), 'MiB', '< 45 MiB', mib(med('rss')) < 45),
-      row(`plugin PSS when ready, p50 (${label})`, fmt(mib(med('pss')), 1), 'MiB'),
-      row(`Stop hook start → turn_end, p50 (${label})`, fmt(med('turnEndMs'), 0), 'ms'),
+      row(`plugin start → hello, p50 (${name})`, `${fmt(med(name, 'helloMs'), 0)} (CPU ${fmt(med(name, 'helloCpuMs'), 0)})`, 'ms', '< 150 ms', med(name, 'helloMs') < 150),
+      row(`plugin start → ready, p50 (${name})`, `${fmt(med(name, 'readyMs'), 0)} (CPU ${fmt(med(name, 'readyCpuMs'), 0)})`, 'ms'),
+      row(`plugin RSS when ready, p50 (${name})`, fmt(mib(med(name, 'rss')), 1), 'MiB', '< 45 MiB', mib(med(name, 'rss')) < 45),
+      row(`plugin PSS when ready, p50 (${name})`, fmt(mib(med(name, 'pss')), 1), 'MiB'),
+      row(`Stop hook start → turn_end, p50 (${name})`, fmt(med(name, 'turnEndMs'), 0), 'ms'),
     );
   }
+  rows.push(
+    row('floor: node + ws start → hello, p50', `${fmt(med('floor', 'helloMs'), 0)} (CPU ${fmt(med('floor', 'helloCpuMs'), 0)})`, 'ms'),
+    row('floor: node + ws RSS / PSS, p50', `${fmt(mib(med('floor', 'rss')), 1)} / ${fmt(mib(med('floor', 'pss')), 1)}`, 'MiB'),
+  );
   return { rows, raw: Object.fromEntries(results) };
 }

@@ -98,3 +98,16 @@ export function machineLoad() {
   const cpus = readOr('/proc/cpuinfo', '').match(/^processor\s*:/gm)?.length ?? 0;
   return { loadavg1: Number(one), cpus };
 }
+
+/** CPU time (ns) all threads of a pid have run so far, from the scheduler's own accounting. */
+export function cpuNs(pid) {
+  let total = 0n;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      total += BigInt(readOr(`/proc/${pid}/task/${tid}/schedstat`, '0').split(' ')[0]);
+    }
+  } catch {
+    return undefined;
+  }
+  return total;
+}

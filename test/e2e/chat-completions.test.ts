@@ -258,6 +258,14 @@ describe('Claude that cannot start or answer', () => {
     expect(health.liveSessions).toBe(0);
   });
 
+  it('logs a progress line while a slow Claude starts, then answers', async () => {
+    gw = await startTestGateway({ env: { FAKE_CLAUDE_START_DELAY_MS: '3500' } });
+    const answer = gw.openai().chat.completions.create({ model: 'm', messages: user('slow start') });
+    const progress = await gw.waitForLog((l) => l.msg === 'Claude session still starting');
+    expect(progress.elapsedMs).toBeGreaterThan(0);
+    expect((await answer).choices[0]?.message.content).toBe('echo: slow start');
+  });
+
   it('fails with 503 when Claude exits at start', async () => {
     gw = await startTestGateway({ env: { FAKE_CLAUDE_EXIT_AT_START: '3' } });
     const err = await gw.openai().chat.completions.create({ model: 'm', messages: user('hi') }).catch((e: unknown) => e);

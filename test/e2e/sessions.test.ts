@@ -143,7 +143,7 @@ describe('default settings', () => {
     expect(transcript(gw.stateDir, first.claudeSession as string).messages).toEqual(['remember apples', '[[crash]]', '[[history]]']);
   });
 
-  it('replays the earlier turns a fresh session has not seen, once, between markers', async () => {
+  it('replays the earlier turns a fresh session has not seen, once, between markers; ignores the system message', async () => {
     const chat = 'bootstrap';
     const earlier: Message[] = [
       { role: 'system', content: 'be brief' },
@@ -164,6 +164,9 @@ describe('default settings', () => {
     // Claude now has the conversation itself: the next turn carries only the new message.
     const next = [...earlier, { role: 'user' as const, content: 'thanks' }, { role: 'assistant' as const, content: answer }];
     expect(await ask(gw, chat, [...next, { role: 'user', content: 'bye' }])).toBe('echo: bye');
+    // --system-prompt ignore (the default): no --append-system-prompt despite the system message.
+    const { claudeSessionId } = await sessionInfo(gw, chat);
+    expect(transcript(gw.stateDir, claudeSessionId)).not.toHaveProperty('systemPrompt');
   });
 
   it('bounds the replayed transcript by --history-max-chars, dropping the oldest turns', async () => {
@@ -186,16 +189,6 @@ describe('default settings', () => {
       replayed: 2,
       omitted: 4,
     });
-  });
-
-  it('ignores the system message by default (no --append-system-prompt)', async () => {
-    const chat = 'system-ignored';
-    await ask(gw, chat, [
-      { role: 'system', content: 'be a pirate' },
-      { role: 'user', content: 'hi' },
-    ]);
-    const { claudeSessionId } = await sessionInfo(gw, chat);
-    expect(transcript(gw.stateDir, claudeSessionId)).not.toHaveProperty('systemPrompt');
   });
 
   it('lets a turn whose client went away finish before the next one, and drops its late reply', async () => {
@@ -403,19 +396,25 @@ describe('--max-sessions', () => {
 
   it('answers 429 (capacity, Retry-After) when every live session is busy', async () => {
     const mark = gw.logs.length;
-    const busy = ['busy-1', 'busy-2'].map((chat) => ask(gw, chat, '[[slow:1500]] busy'));
+    const busy = ['busy-1', 'busy-2'].map((chat) => ask(gw, chat, '[[slow:2000]] busy'));
     await gw.waitForLog(isLine('turn delivered to Claude', 'busy-1'), 20_000, mark);
     await gw.waitForLog(isLine('turn delivered to Claude', 'busy-2'), 20_000, mark);
     const err = await askError(gw, 'busy-3', 'no room');
     expect(err.status).toBe(429);
     expect(errorCode(err)).toBe('capacity');
     expect(Number(err.headers?.get('retry-after'))).toBeGreaterThan(0);
-    expect(await Promise.all(busy)).toEqual(['echo: [[slow:1500]] busy', 'echo: [[slow:1500]] busy']);
+    // A stream has its 200 before the session looks for a process: the refusal is an error chunk.
+    const events = await readSse(await postChat(gw.httpUrl, { model: 'm', stream: true, messages: [{ role: 'user', content: 'no room' }] }, headersOf('busy-4')));
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(JSON.parse(events.at(-2)!).error.code).toBe('capacity');
+    expect(await Promise.all(busy)).toEqual(['echo: [[slow:2000]] busy', 'echo: [[slow:2000]] busy']);
   });
 
   it('evicts one idle session per start when new sessions start at once', async () => {
+    await ask(gw, 'idle-1', 'hi');
+    await ask(gw, 'idle-2', 'hi');
     const live = (await gw.healthz()).sessions.filter((s) => s.pid !== undefined);
-    expect(live).toHaveLength(2);
+    expect(live.map((s) => s.key).sort()).toEqual([keyOf('idle-1'), keyOf('idle-2')]);
     const answers = await Promise.all(['burst-1', 'burst-2'].map((chat) => ask(gw, chat, 'hi')));
     expect(answers).toEqual(['echo: hi', 'echo: hi']);
     await waitForExit(live.map((s) => s.pid!), 5000);

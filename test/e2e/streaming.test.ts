@@ -76,7 +76,7 @@ describe('--reply-mode', () => {
     expect(texts(chunks)).toEqual(['chunk 1 ', '\n\nchunk 2 ', '\n\ndone']);
   });
 
-  it('live answers a relayed permission question after the chunks streamed so far', async () => {
+  it('live streams a relayed permission question, then the answer to `yes <id>`', async () => {
     const chunks = await stream(live, { user: 'live-permission', messages: user('[[permission:Bash]]') });
     const question = texts(chunks).join('');
     expect(question).toContain('**Bash**');

@@ -8,9 +8,11 @@
  * docs/claude-code.md). Patterns anchor on whole lines of the dialog chrome, so a chat message
  * that merely quotes a dialog ("← chan: Do you want to use this API key?") is not mistaken for it.
  *
- * Send an answer once per appearance of a screen and classify again only after the screen has
- * changed: keys typed twice land on the next dialog, and on the trust dialog a second Down wraps
- * round to "No, exit".
+ * Classify only once the PTY has been quiet for ~300 ms: the trust dialog is re-mounted about
+ * 200 ms after it is first drawn and drops keys typed before that. Answers are computed from the
+ * screen as it is now (the trust answer depends on the cursor), so classifying again and retrying
+ * when nothing changed is safe; replaying an old answer is not: a second Down on the trust dialog
+ * wraps round to "No, exit", and Down+Enter on the development-channels dialog picks "2. Exit".
  */
 export type ScreenKind =
   | 'development_channels'
@@ -42,6 +44,8 @@ export interface ClassifyOptions {
    * workspace-trust dialog get an answer. Default false.
    */
   trustWorkspace?: boolean;
+  /** Look only for these kinds (once a session runs, only screens that can block a turn). */
+  only?: ReadonlySet<ScreenKind>;
 }
 
 const ENTER = '\r';
@@ -185,6 +189,7 @@ const RULES: ScreenRule[] = [
 
 export function classifyScreen(text: string, options: ClassifyOptions = {}): ScreenMatch | undefined {
   for (const rule of RULES) {
+    if (options.only && !options.only.has(rule.kind)) continue;
     if (!rule.patterns.every((p) => p.test(text))) continue;
     const match: ScreenMatch = { kind: rule.kind };
     const answer = rule.answer?.(text, options);

@@ -57,6 +57,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config);
   if (bind.warning) logger.warn({ host: config.host }, bind.warning);
+  // Listening before the gateway starts: a supervisor may signal as soon as it sees the ready
+  // line, and a signal without a listener would kill the process without stopping its Claudes.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   let gateway;
   try {
     gateway = await startGateway(config, { logger });
@@ -69,14 +75,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'signal received');
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  logger.info({ signal: await signalled }, 'signal received');
   await gateway.close();
   return 0;
 }

@@ -7,8 +7,6 @@ import type { MiddlewareHandler } from 'hono';
 import { errorBody } from './openai-format.js';
 import { safeEqual } from './safe-equal.js';
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
 /** `localhost:18900` → `localhost`, `[::1]:80` → `[::1]`. */
 function hostName(host: string): string {
   const trimmed = host.trim().toLowerCase();
@@ -50,7 +48,8 @@ export function checkBindHost(host: string, apiKey: string | undefined): BindChe
 export function isAllowedHost(host: string | undefined, allowed: string[], bindHost: string): boolean {
   if (!host) return false;
   const name = hostName(host);
-  if (LOOPBACK_NAMES.has(name) || name.startsWith('127.')) return true;
+  // Whole-name matches only: "127.0.0.1.evil.example" is a name an attacker can point at 127.0.0.1.
+  if (isLoopbackHost(name)) return true;
   return name === bindHost.toLowerCase() || allowed.some((a) => a.toLowerCase() === name);
 }
 

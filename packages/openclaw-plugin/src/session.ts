@@ -23,6 +23,7 @@ import {
   type PermissionOutcome,
   type RelayedRequest,
 } from './permission-policy.js';
+import type { ScreenMatch } from './claude-screens.js';
 import { ClaudeProcess } from './process-manager.js';
 import { safeEqual } from './safe-equal.js';
 import type { PersistedSession } from './state-store.js';
@@ -38,6 +39,8 @@ const EXIT_AFTER_DROP_MS = 1000;
  * reported, the wait is bounded by --turn-timeout-ms instead.
  */
 const UNCONFIRMED_SETTLE_MS = 5000;
+/** Interval of the "still starting" progress line while a Claude session starts. */
+const START_PROGRESS_MS = 3000;
 /** Answered, expired or abandoned permission ids remembered so a late `yes <id>` is told why. */
 const SETTLED_PERMISSIONS_KEPT = 64;
 const LATE_REPLY_HEADER = '[Reply to an earlier message whose request was cancelled]';
@@ -409,11 +412,19 @@ export class Session {
       this.deps.reserveProcessSlot(this);
       this.spawn(resume);
       log.info({ resume, claudeSession: this.claudeSessionId }, 'starting Claude session');
+      const startedAt = performance.now();
+      // A cold start takes seconds; say what the terminal shows meanwhile so a stall is visible.
+      const progress = setInterval(() => {
+        log.info(
+          { elapsedMs: Math.round(performance.now() - startedAt), screen: this.proc?.lastScreenLines(1) },
+          'Claude session still starting',
+        );
+      }, START_PROGRESS_MS);
       try {
         await withTimeout(this.ready.promise, this.deps.config.startTimeoutMs, () =>
           this.startError(this.proc, `Claude did not become ready within ${this.deps.config.startTimeoutMs} ms`),
         );
-        log.info({ pid: this.proc?.pid }, 'Claude session ready');
+        log.info({ pid: this.proc?.pid, startMs: Math.round(performance.now() - startedAt) }, 'Claude session ready');
         return !resume;
       } catch (err) {
         await this.stopProcess();
@@ -427,6 +438,8 @@ export class Session {
           continue;
         }
         throw err;
+      } finally {
+        clearInterval(progress);
       }
     }
   }
@@ -449,11 +462,7 @@ export class Session {
     const proc: ClaudeProcess = new ClaudeProcess(
       prepared.launch,
       {
-        onBlocked: (match) => {
-          this.ready.reject(
-            this.startError(proc, `Claude Code is stuck on its ${match.kind.replace('_', ' ')} screen, which needs a person. Fix: ${match.fix ?? 'answer it once in a terminal'}.`),
-          );
-        },
+        onBlocked: (match) => this.onBlocked(proc, match),
         onExit: (exit) => this.onExit(proc, exit.exitCode, exit.signal),
       },
       this.log,
@@ -462,6 +471,23 @@ export class Session {
     this.prepared = prepared;
     this.deps.metrics.spawns.inc();
     this.deps.changed(this);
+  }
+
+  /** A screen that needs a person: fail whoever waits (start-up or the running turn) now, not at a timeout. */
+  private onBlocked(proc: ClaudeProcess, match: ScreenMatch): void {
+    if (proc !== this.proc) return;
+    const what = `Claude Code is stuck on its ${match.kind.replace(/_/g, ' ')} screen, which needs a person. Fix: ${match.fix ?? 'answer it once in a terminal'}.`;
+    if (!this.ready.settled) {
+      this.ready.reject(this.startError(proc, what));
+      return;
+    }
+    const active = this.active;
+    if (!active || active.final.settled) return;
+    // A permission the user is being asked about through the relay is not a stall.
+    if (match.kind === 'permission_prompt' && this.permissions.size > 0) return;
+    active.final.reject(new TurnError('claude_blocked', `${what}\nLast screen lines:\n${proc.lastScreenLines()}`, 10));
+    // Claude is parked on that screen mid-turn; a restart (with resume) is the way out.
+    void this.restart('blocked');
   }
 
   private startError(proc: ClaudeProcess | undefined, reason: string): TurnError {
@@ -504,7 +530,7 @@ export class Session {
     }
   }
 
-  async restart(reason: 'turn_timeout' | 'bridge_drop' | 'plugin_lost' | 'evicted' | 'idle'): Promise<void> {
+  async restart(reason: 'turn_timeout' | 'bridge_drop' | 'plugin_lost' | 'blocked' | 'evicted' | 'idle'): Promise<void> {
     if (!this.proc) return;
     if (reason !== 'evicted' && reason !== 'idle') this.deps.metrics.restarts.inc({ reason });
     this.log.info({ reason, pid: this.proc.pid }, 'stopping Claude process');
@@ -528,7 +554,7 @@ export class Session {
         switch (message.type) {
           case 'ready':
             this.pluginReady = true;
-            this.proc?.stopWatching();
+            this.proc?.sessionReady();
             this.ready.resolve();
             this.deps.changed(this);
             return;

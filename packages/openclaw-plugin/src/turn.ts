@@ -9,6 +9,7 @@ export type TurnErrorCode =
   | 'queue_full' // session busy and its queue is at --queue-depth
   | 'capacity' // --max-sessions live processes, none idle to evict
   | 'claude_start_failed' // process exited or stalled before it was ready
+  | 'claude_blocked' // a screen that needs a person (login, bad key, terminal permission prompt) stopped a turn
   | 'claude_exited' // process died during the turn
   | 'bridge_disconnected' // plugin's WebSocket dropped during the turn
   | 'turn_timeout' // no final reply within --turn-timeout-ms
@@ -20,6 +21,7 @@ const STATUS: Record<TurnErrorCode, number> = {
   queue_full: 429,
   capacity: 429,
   claude_start_failed: 503,
+  claude_blocked: 503,
   claude_exited: 502,
   bridge_disconnected: 502,
   turn_timeout: 504,
