@@ -143,6 +143,10 @@ describe('chat completions through the whole bridge', () => {
     expect((overflow as InstanceType<typeof OpenAI.APIError>).status).toBe(429);
     expect((overflow as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after')).toBeTruthy();
     expect(((overflow as InstanceType<typeof OpenAI.APIError>).error as { code: string }).code).toBe('queue_full');
+    // Streaming requests get the same 429 before any event is sent.
+    const streamed = await postChat(gw.httpUrl, { model: 'm', stream: true, messages: user('stream too many') }, { 'X-Openclaw-Chat-Id': 'full' });
+    expect(streamed.status).toBe(429);
+    expect(streamed.headers.get('retry-after')).toBeTruthy();
     await Promise.all([busy, ...waiting]);
   });
 

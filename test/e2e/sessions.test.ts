@@ -403,10 +403,11 @@ describe('--max-sessions', () => {
     expect(err.status).toBe(429);
     expect(errorCode(err)).toBe('capacity');
     expect(Number(err.headers?.get('retry-after'))).toBeGreaterThan(0);
-    // A stream has its 200 before the session looks for a process: the refusal is an error chunk.
-    const events = await readSse(await postChat(gw.httpUrl, { model: 'm', stream: true, messages: [{ role: 'user', content: 'no room' }] }, headersOf('busy-4')));
-    expect(events.at(-1)).toBe('[DONE]');
-    expect(JSON.parse(events.at(-2)!).error.code).toBe('capacity');
+    // A stream is refused before it opens, with the same status and header.
+    const streamed = await postChat(gw.httpUrl, { model: 'm', stream: true, messages: [{ role: 'user', content: 'no room' }] }, headersOf('busy-4'));
+    expect(streamed.status).toBe(429);
+    expect(Number(streamed.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe('capacity');
     expect(await Promise.all(busy)).toEqual(['echo: [[slow:2000]] busy', 'echo: [[slow:2000]] busy']);
   });
 

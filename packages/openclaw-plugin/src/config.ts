@@ -59,7 +59,7 @@ export const OPTIONS = {
   apiKey: opt('string', z.string().min(1).optional(), 'require "Authorization: Bearer <key>" on the OpenAI routes', true),
   allowedHost: opt('list', list.default([]), 'extra Host header name accepted besides loopback names'),
   permissions: opt('string', z.enum(['relay', 'deny', 'allow-listed']).default('relay'), 'how Claude\'s permission requests are answered'),
-  permissionAllow: opt('list', list.default([]), 'tool name pattern allowed without asking in allow-listed mode (* wildcard)'),
+  permissionAllow: opt('list', list.default([]), 'tool name pattern allowed without asking in relay and allow-listed modes (* wildcard; see docs/permissions.md)'),
   permissionTtlMs: opt('int', int(1000).default(600_000), 'how long a relayed permission request can be answered'),
   replyMode: opt('string', z.enum(['buffered', 'live']).default('buffered'), 'send progress chunks as they arrive (live) or with the final reply (buffered)'),
   webAuth: opt('string', z.enum(['pairing', 'token']).default('pairing'), 'webchannel auth mode (pairing|token)'),

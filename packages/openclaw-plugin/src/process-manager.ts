@@ -107,7 +107,11 @@ export class ClaudeProcess {
   private inspect(trustWorkspace: boolean, hooks: ClaudeProcessHooks, again: () => void): void {
     if (!this.alive) return;
     const match = classifyScreen(this.screen.text(), this.phase === 'running' ? { only: TURN_BLOCKERS } : { trustWorkspace });
-    if (!match) return;
+    if (!match) {
+      // The screen moved on: the same blocker in a later turn is news again.
+      if (this.phase === 'running') this.reported.clear();
+      return;
+    }
     if (match.answer === undefined) {
       if (this.reported.has(match.kind)) return;
       this.reported.add(match.kind);

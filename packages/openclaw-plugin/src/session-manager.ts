@@ -59,6 +59,23 @@ export class SessionManager implements SessionCore, BridgeRoutes {
     return session.info();
   }
 
+  /**
+   * Why a turn would be refused right now (429 queue full or capacity), so a streaming front door
+   * can answer with a real status before it commits to a 200 and an event stream. Checked again
+   * when the turn runs; a race between the two ends as an error event instead.
+   */
+  admissionError(sessionKey: string): TurnError | undefined {
+    const session = this.byKey.get(sessionKey);
+    if (session?.hasProcess) return session.queueFullError();
+    const live = [...this.byKey.values()].filter((s) => s.hasProcess && !s.isStopping);
+    if (live.length < this.options.config.maxSessions || live.some((s) => s.isIdle)) return undefined;
+    return this.capacityError();
+  }
+
+  private capacityError(): TurnError {
+    return new TurnError('capacity', `all ${this.options.config.maxSessions} Claude sessions (--max-sessions) are busy; retry shortly`, 10);
+  }
+
   sessions(): SessionInfo[] {
     return [...this.byKey.values()].map((s) => s.info());
   }
@@ -125,13 +142,7 @@ export class SessionManager implements SessionCore, BridgeRoutes {
     const live = [...this.byKey.values()].filter((s) => s.hasProcess && !s.isStopping && s !== starting);
     if (live.length < this.options.config.maxSessions) return;
     const victim = live.filter((s) => s.isIdle).sort((a, b) => a.lastUsed.getTime() - b.lastUsed.getTime())[0];
-    if (!victim) {
-      throw new TurnError(
-        'capacity',
-        `all ${this.options.config.maxSessions} Claude sessions (--max-sessions) are busy; retry shortly`,
-        10,
-      );
-    }
+    if (!victim) throw this.capacityError();
     this.options.logger.info({ session: victim.key, for: starting.key }, 'evicting least recently used idle session');
     void victim.restart('evicted');
   }

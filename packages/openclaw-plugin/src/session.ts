@@ -41,6 +41,8 @@ const EXIT_AFTER_DROP_MS = 1000;
 const UNCONFIRMED_SETTLE_MS = 5000;
 /** Interval of the "still starting" progress line while a Claude session starts. */
 const START_PROGRESS_MS = 3000;
+/** How long a terminal permission prompt may wait for its relayed request before it is a stall. */
+const PERMISSION_RELAY_GRACE_MS = 2000;
 /** Answered, expired or abandoned permission ids remembered so a late `yes <id>` is told why. */
 const SETTLED_PERMISSIONS_KEPT = 64;
 const LATE_REPLY_HEADER = '[Reply to an earlier message whose request was cancelled]';
@@ -125,6 +127,8 @@ interface ActiveTurn {
   chunks: string[];
   final: Deferred<string>;
   startedAt: number;
+  /** Permission requests Claude relayed during this turn (answered by policy or not). */
+  permissionRequests: number;
 }
 
 interface PendingPermission {
@@ -216,6 +220,12 @@ export class Session {
     };
   }
 
+  /** The 429 a new turn would get now because this session's queue is full, if any. */
+  queueFullError(): TurnError | undefined {
+    if (this.running === undefined || this.queue.length < this.deps.config.queueDepth) return undefined;
+    return new TurnError('queue_full', `session ${this.key} is busy and ${this.queue.length} turn(s) already wait; retry later`, 5);
+  }
+
   runTurn(request: TurnRequest): Promise<TurnResult> {
     if (this.closed) return Promise.reject(new TurnError('shutting_down', 'the gateway is shutting down'));
     const answer = this.permissionAnswer(request);
@@ -225,12 +235,8 @@ export class Session {
     // start before the question expires: remind the user instead of stalling the request.
     if (waiting) return textResult(stillWaitingText(waiting.request, waiting.expiresAt - Date.now()));
 
-    const busy = this.running !== undefined;
-    if (busy && this.queue.length >= this.deps.config.queueDepth) {
-      return Promise.reject(
-        new TurnError('queue_full', `session ${this.key} is busy and ${this.queue.length} turn(s) already wait; retry later`, 5),
-      );
-    }
+    const full = this.queueFullError();
+    if (full) return Promise.reject(full);
     if (this.deps.config.systemPrompt === 'append' && request.systemPrompt !== undefined) {
       // Claude Code takes the system prompt only at launch; a change applies at the next respawn.
       this.systemPrompt = request.systemPrompt;
@@ -287,7 +293,7 @@ export class Session {
       job.log.info({ replayed: bootstrap.replayed, omitted: bootstrap.omitted }, 'fresh Claude session: replaying earlier turns');
     }
 
-    const active: ActiveTurn = { job, chunks: [], final: deferred<string>(), startedAt: performance.now() };
+    const active: ActiveTurn = { job, chunks: [], final: deferred<string>(), startedAt: performance.now(), permissionRequests: 0 };
     this.active = active;
     this.peer!.send({
       type: 'inbound',
@@ -336,7 +342,9 @@ export class Session {
     }
     this.deps.metrics.turns.inc({ outcome: 'ok', code: '' });
     const late = this.lateReplies.splice(0).join('\n\n');
-    const result = late ? { text: `${LATE_REPLY_HEADER}\n${late}\n\n${CURRENT_REPLY_HEADER}\n${text}`, chunks, final } : { text, chunks, final };
+    const marked = (body: string) => `${LATE_REPLY_HEADER}\n${late}\n\n${CURRENT_REPLY_HEADER}\n${body}`;
+    // `final` carries the mark too: live mode has already streamed the chunks and sends only it.
+    const result = late ? { text: marked(text), chunks, final: marked(final) } : { text, chunks, final };
     // The caller may be one that took the turn over after a permission prompt, not this job.
     caller.resolve(result);
     return result;
@@ -359,7 +367,14 @@ export class Session {
     try {
       await withTimeout(settling.promise, ms, () => new Error('settle timeout'));
     } catch {
-      job.log.warn({ waitedMs: ms, hookSeen: this.hookSeen }, 'Claude did not report the end of its previous turn; delivering anyway');
+      if (this.hookSeen) {
+        // Its hook works, yet the turn never ended: Claude is still busy after replying. A message
+        // now would be a side note; a restart (resume keeps the conversation) gives a clean turn.
+        job.log.warn({ waitedMs: ms }, 'Claude replied but never ended its turn; restarting it');
+        await this.restart('turn_timeout');
+      } else {
+        job.log.warn({ waitedMs: ms }, 'Claude did not report the end of its previous turn (no Stop hook heard); delivering anyway');
+      }
     } finally {
       if (this.settling === settling) this.settling = undefined;
     }
@@ -483,11 +498,19 @@ export class Session {
     }
     const active = this.active;
     if (!active || active.final.settled) return;
-    // A permission the user is being asked about through the relay is not a stall.
-    if (match.kind === 'permission_prompt' && this.permissions.size > 0) return;
-    active.final.reject(new TurnError('claude_blocked', `${what}\nLast screen lines:\n${proc.lastScreenLines()}`, 10));
-    // Claude is parked on that screen mid-turn; a restart (with resume) is the way out.
-    void this.restart('blocked');
+    const fail = () => {
+      if (active.final.settled || proc !== this.proc) return;
+      active.final.reject(new TurnError('claude_blocked', `${what}\nLast screen lines:\n${proc.lastScreenLines()}`, 10));
+      // Claude is parked on that screen mid-turn; a restart (with resume) is the way out.
+      void this.restart('blocked');
+    };
+    if (match.kind !== 'permission_prompt') return fail();
+    // With the channel permission relay on, Claude shows its terminal prompt AND relays the
+    // request; give the relayed request a moment to arrive before calling the prompt a stall.
+    const relayedBefore = active.permissionRequests;
+    setTimeout(() => {
+      if (active.permissionRequests === relayedBefore && this.permissions.size === 0) fail();
+    }, PERMISSION_RELAY_GRACE_MS).unref();
   }
 
   private startError(proc: ClaudeProcess | undefined, reason: string): TurnError {
@@ -615,6 +638,7 @@ export class Session {
 
   private onPermissionRequest(message: PermissionRequest): void {
     const { type: _type, ...request } = message;
+    if (this.active) this.active.permissionRequests++;
     const { permissions, permissionAllow, permissionTtlMs } = this.deps.config;
     const verdict = policyVerdict(permissions, permissionAllow, request.tool_name);
     const log = this.log.child({ permission: request.request_id, tool: request.tool_name });

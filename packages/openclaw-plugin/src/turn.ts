@@ -101,5 +101,7 @@ export interface SessionInfo {
 
 export interface SessionCore {
   runTurn(request: TurnRequest): Promise<TurnResult>;
+  /** The error a turn for this session would be refused with right now (429s), if any. */
+  admissionError?(sessionKey: string): TurnError | undefined;
   sessions(): SessionInfo[];
 }
