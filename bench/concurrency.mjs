@@ -6,10 +6,17 @@
  * cost in PSS at its peak.
  */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { startGateway } from './lib/gateway.mjs';
 import { descendants, pssBytes, rssBytes } from './lib/proc.mjs';
 import { streamTurn } from './lib/sse.mjs';
 import { fmt, mib, nsToMs, row, summary } from './lib/stats.mjs';
+
+function countBy(values) {
+  const counts = {};
+  for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
+  return counts;
+}
 
 /** Stop early rather than push the machine (shared with others) into the OOM killer. */
 const MIN_AVAILABLE_BYTES = 2 * 1024 ** 3;
@@ -34,6 +41,9 @@ export async function run({ sessions = 200, turns = 5, log = () => {} } = {}) {
     const tree = [gateway.pid, ...descendants(gateway.pid)].reduce((sum, pid) => sum + (pssBytes(pid) ?? 0), 0);
     peakTree = Math.max(peakTree, tree);
   }, 3000);
+  // A connection per turn: reusing a kept-alive socket races the server closing it when idle
+  // (5 s), and a machine this loaded can leave a client that long between two turns.
+  const agent = new http.Agent({ keepAlive: false });
   const first = [];
   const later = [];
   const errors = [];
@@ -46,11 +56,11 @@ export async function run({ sessions = 200, turns = 5, log = () => {} } = {}) {
           if (lowMemory) throw new Error('stopped: less than 2 GiB of memory left on the machine');
           const content = `session ${s} turn ${t}`;
           try {
-            const result = await streamTurn(gateway.httpUrl, { content, headers: { 'X-Openclaw-Chat-Id': `c${s}` } });
+            const result = await streamTurn(gateway.httpUrl, { content, agent, headers: { 'X-Openclaw-Chat-Id': `c${s}` } });
             if (result.error || result.text !== `echo: ${content}`) throw new Error(JSON.stringify(result.error ?? result.text));
             (t === 0 ? first : later).push(nsToMs(result.done - result.sent));
           } catch (err) {
-            errors.push(`${content}: ${err.message}`);
+            errors.push(err.message);
           }
           if (++done % 100 === 0) log(`concurrency: ${done}/${sessions * turns} turns`);
         }
@@ -74,6 +84,6 @@ export async function run({ sessions = 200, turns = 5, log = () => {} } = {}) {
       row('concurrency: gateway peak RSS', fmt(mib(peakRss), 0), 'MiB', '< 150 MiB', mib(peakRss) < 150),
       row('concurrency: whole process tree peak PSS', fmt(mib(peakTree), 0), 'MiB'),
     ],
-    raw: { first: f, later: l, errors: errors.slice(0, 20), peakRss, peakTree, wallS },
+    raw: { first: f, later: l, errors: countBy(errors), peakRss, peakTree, wallS },
   };
 }

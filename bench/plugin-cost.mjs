@@ -12,8 +12,7 @@
  * The Stop hook (once per turn) is measured the same way: spawn() until its turn_end arrives.
  * Builds are interleaved run by run so a change in machine load hits them alike.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import { cpuNs, pssBytes, rssBytes, waitForExit, killQuietly } from './lib/proc.mjs';
@@ -121,10 +120,12 @@ async function measureHook(entry, bridge, session) {
 }
 
 export async function run({ runs = 15, log = () => {} } = {}) {
+  // Bundle what tsc just built, so both builds measured are the same code.
+  execFileSync(process.execPath, [path.join(ROOT, 'packages/claude-plugin/scripts/bundle.mjs')], { stdio: 'inherit' });
   const builds = [
     { name: 'tsc output', plugin: path.join(DIST, 'main.js'), hook: path.join(DIST, 'turn-end-hook.js') },
     { name: 'esbuild bundle', plugin: path.join(DIST, 'bundle.js'), hook: path.join(DIST, 'turn-end-hook.bundle.js') },
-  ].filter((b) => existsSync(b.plugin) && existsSync(b.hook));
+  ];
   const bridge = await startBridgeStub();
   const results = new Map([...builds.map((b) => [b.name, []]), ['floor', []]]);
   try {

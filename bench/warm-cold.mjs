@@ -9,6 +9,9 @@
  * - peer: the same binary and fake API behind claude-max-api-proxy (npm), which runs
  *   `claude --print` per request. It is installed into a temp dir by this script, never as a
  *   dependency of the product.
+ * A warm turn is also split at the moment the fake model is asked for the reply: before it the
+ * gateway, the plugin and Claude Code preparing its request; after it Claude Code running the
+ * reply tool, the plugin, the gateway and SSE.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -72,11 +75,16 @@ async function startPeer(entry, env, cwd) {
   };
 }
 
-async function firstByte(url, content, headers) {
+async function turn(url, content, headers) {
   const result = await streamTurn(url, { content, headers });
   if (result.error || !result.firstContent) throw new Error(`turn "${content}" failed: ${JSON.stringify(result.error ?? result)}`);
-  return nsToMs(result.firstContent - result.sent);
+  return result;
 }
+
+const firstByte = async (url, content, headers) => {
+  const result = await turn(url, content, headers);
+  return nsToMs(result.firstContent - result.sent);
+};
 
 export async function run({ cold = 3, warm = 10, peer = 5, paceMs = 1500, log = () => {} } = {}) {
   const [{ startFakeAnthropic }, { seedClaudeHome }, { realClaudeBinary }] = await Promise.all([
@@ -86,7 +94,14 @@ export async function run({ cold = 3, warm = 10, peer = 5, paceMs = 1500, log = 
   ]);
   const claude = realClaudeBinary();
   const peerEntry = installPeer(log);
-  const fake = await startFakeAnthropic({ record: false });
+  const modelCalled = new Map();
+  const fake = await startFakeAnthropic({
+    record: false,
+    answer: (message) => {
+      modelCalled.set(message.content, process.hrtime.bigint());
+      return `echo: ${message.content}`;
+    },
+  });
   const workspace = mkdtempSync(path.join(tmpdir(), 'synthesis-bench-ws-'));
   const home = seedClaudeHome({ workspaces: [workspace], apiKey: API_KEY, baseUrl: fake.url });
   // The peer finds `claude` on PATH, as its README asks.
@@ -96,6 +111,8 @@ export async function run({ cold = 3, warm = 10, peer = 5, paceMs = 1500, log = 
 
   const coldMs = [];
   const warmMs = [];
+  const beforeModelMs = [];
+  const afterModelMs = [];
   const backToBackMs = [];
   const peerMs = [];
   let gateway;
@@ -115,7 +132,11 @@ export async function run({ cold = 3, warm = 10, peer = 5, paceMs = 1500, log = 
     for (let t = 0; t < warm; t++) {
       // A person reads the answer before writing again; the pause lets Claude finish its turn.
       await new Promise((r) => setTimeout(r, paceMs));
-      warmMs.push(await firstByte(gateway.httpUrl, `warm ${t}`, headers));
+      const content = `warm ${t}`;
+      const result = await turn(gateway.httpUrl, content, headers);
+      warmMs.push(nsToMs(result.firstContent - result.sent));
+      beforeModelMs.push(nsToMs(modelCalled.get(content) - result.sent));
+      afterModelMs.push(nsToMs(result.firstContent - modelCalled.get(content)));
     }
     for (let t = 0; t < warm; t++) backToBackMs.push(await firstByte(gateway.httpUrl, `back to back ${t}`, headers));
     log(`warm-cold: ${warm} warm turns paced, ${warm} back to back`);
@@ -136,16 +157,19 @@ export async function run({ cold = 3, warm = 10, peer = 5, paceMs = 1500, log = 
   const c = summary(coldMs);
   const w = summary(warmMs);
   const b = summary(backToBackMs);
+  const before = summary(beforeModelMs);
+  const after = summary(afterModelMs);
   const p = summary(peerMs);
   const ratio = w.p50 / p.p50;
   return {
     rows: [
       row(`real claude: cold first turn TTFB, p50 / max (${c.n})`, `${fmt(c.p50, 0)} / ${fmt(c.max, 0)}`, 'ms'),
       row(`real claude: warm turn TTFB, p50 / max (${w.n}, ${paceMs} ms apart)`, `${fmt(w.p50, 0)} / ${fmt(w.max, 0)}`, 'ms'),
+      row('  of which request → model call / model call → first byte, p50', `${fmt(before.p50, 0)} / ${fmt(after.p50, 0)}`, 'ms'),
       row(`real claude: warm turn TTFB back to back, p50 / max (${b.n})`, `${fmt(b.p50, 0)} / ${fmt(b.max, 0)}`, 'ms'),
       row(`peer ${PEER} (claude --print per request) TTFB, p50 / max (${p.n})`, `${fmt(p.p50, 0)} / ${fmt(p.max, 0)}`, 'ms'),
       row('warm turn / peer, p50', fmt(ratio, 3), '×', '≤ 0.1', ratio <= 0.1),
     ],
-    raw: { cold: c, warm: w, backToBack: b, peer: p },
+    raw: { cold: c, warm: w, beforeModel: before, afterModel: after, backToBack: b, peer: p },
   };
 }

@@ -1,6 +1,6 @@
 /** Runs the real gateway CLI (compiled JS) as a child process for benches. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ export const FAKE_CLAUDE = path.join(ROOT, 'test/fixtures/bin/fake-claude');
 /**
  * Starts the gateway with `args` on free ports and a temp state dir; resolves once it logged its
  * URLs. `env` replaces the inherited environment when given (the real-Claude bench needs a
- * hermetic one).
+ * hermetic one). BENCH_GATEWAY_LOG=<file> appends the gateway's whole log to that file.
  */
 export async function startGateway({ args = [], env, claudeCommand = FAKE_CLAUDE, readyTimeoutMs = 30_000 } = {}) {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'synthesis-bench-'));
@@ -26,12 +26,14 @@ export async function startGateway({ args = [], env, claudeCommand = FAKE_CLAUDE
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  const logFile = process.env.BENCH_GATEWAY_LOG ? createWriteStream(process.env.BENCH_GATEWAY_LOG, { flags: 'a' }) : undefined;
   let tail = '';
   let buffer = '';
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway not ready within ${readyTimeoutMs} ms:\n${tail}`)), readyTimeoutMs);
     child.stderr.setEncoding('utf8').on('data', (data) => {
+      logFile?.write(data);
       tail = (tail + data).slice(-8000);
       buffer += data;
       let nl;
@@ -67,6 +69,7 @@ export async function startGateway({ args = [], env, claudeCommand = FAKE_CLAUDE
       const survivors = await waitForExit(tree, 5000);
       for (const pid of survivors) killQuietly(pid);
       rmSync(stateDir, { recursive: true, force: true });
+      logFile?.end();
       return survivors;
     },
   };

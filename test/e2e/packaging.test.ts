@@ -297,6 +297,32 @@ console.log(JSON.stringify(out));
     }
   });
 
+  it('gives TypeScript consumers types through the exports (no skipLibCheck)', async () => {
+    const file = path.join(project, 'consumer.ts');
+    writeFileSync(
+      file,
+      `import { startGateway, loadConfig, type GatewayConfig } from '@synthesis-agent/openclaw-plugin';
+import { parseFrame, PluginToGatewaySchema, type Hello } from '@synthesis-agent/protocol/bridge';
+import { backoffDelay } from '@synthesis-agent/protocol/backoff';
+import { EnvelopeSchema } from '@synthesis-agent/protocol';
+const start: (config: GatewayConfig) => Promise<{ httpUrl: string; close(): Promise<void> }> = startGateway;
+const delay: number = backoffDelay(1);
+const hello: Hello = { type: 'hello', openclaw_session: 's', claude_session: 'c', pid: 1 };
+void [start, delay, hello, loadConfig, parseFrame, PluginToGatewaySchema, EnvelopeSchema];
+`,
+    );
+    // The repository's TypeScript and @types/node: the consumer project has neither installed.
+    const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022'];
+    args.push('--typeRoots', path.join(ROOT, 'node_modules/@types'), '--types', 'node', file);
+    const result = await exec(process.execPath, [tsc, ...args], { cwd: project, timeout: 60_000 }).then(
+      () => ({ code: 0, stdout: '' }),
+      (err: { code: number; stdout: string }) => err,
+    );
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(0);
+  }, 120_000);
+
   it('runs the bins: synthesis-agent --help, and synthesis-claude-plugin refusing a launch without its env', async () => {
     const help = await exec(path.join(project, 'node_modules/.bin/synthesis-agent'), ['--help'], { cwd: project, timeout: 30_000 });
     expect(help.stdout).toMatch(/--port <value>/);
@@ -419,19 +445,23 @@ console.log(JSON.stringify(out));
     });
 
     it('passes `claude plugin validate --strict`, loads with --plugin-dir and starts its MCP server', async () => {
+      // These subcommands need no API; with ANTHROPIC_API_KEY set and no network, `mcp list` spends
+      // ~19 s on a request that cannot succeed (measured with 2.1.330).
+      const cliEnv: Record<string, string> = { ...home.env };
+      delete cliEnv.ANTHROPIC_API_KEY;
       const manifest = JSON.parse(readFileSync(path.join(pluginDir, '.claude-plugin/plugin.json'), 'utf8')) as { name: string; version: string };
       const pkg = JSON.parse(readFileSync(path.join(pluginDir, 'package.json'), 'utf8')) as { version: string };
       expect(manifest.name).toBe(CLAUDE_PLUGIN_NAME);
       expect(manifest.version).toBe(pkg.version);
 
-      const validate = await exec(claude, ['plugin', 'validate', '--strict', '--json', pluginDir], { cwd: project, env: home.env, timeout: 60_000 });
+      const validate = await exec(claude, ['plugin', 'validate', '--strict', '--json', pluginDir], { cwd: project, env: cliEnv, timeout: 60_000 });
       const report = JSON.parse(validate.stdout) as { success: boolean; manifest: { errors: unknown[]; warnings: unknown[] }; provides: { mcpServers: { name: string }[] } };
       expect(report.success).toBe(true);
       expect(report.manifest.errors).toEqual([]);
       expect(report.manifest.warnings).toEqual([]);
       expect(report.provides.mcpServers.map((s) => s.name)).toEqual(['synthesis']);
 
-      const list = await exec(claude, ['--plugin-dir', pluginDir, 'plugin', 'list', '--json'], { cwd: project, env: home.env, timeout: 60_000 });
+      const list = await exec(claude, ['--plugin-dir', pluginDir, 'plugin', 'list', '--json'], { cwd: project, env: cliEnv, timeout: 60_000 });
       const plugins = JSON.parse(list.stdout) as { id: string; version: string; enabled: boolean; installPath: string }[];
       expect(plugins).toContainEqual(expect.objectContaining({ id: `${CLAUDE_PLUGIN_NAME}@inline`, version: pkg.version, enabled: true }));
 
@@ -442,7 +472,7 @@ console.log(JSON.stringify(out));
       try {
         const { port } = bridge.address() as { port: number };
         const env = {
-          ...home.env,
+          ...cliEnv,
           SYNTHESIS_WS_URL: `ws://127.0.0.1:${port}/bridge`,
           SYNTHESIS_OPENCLAW_SESSION: 'packaging',
           SYNTHESIS_CLAUDE_SESSION: 'packaging-claude',

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /**
- * Claude Code Stop hook installed by the gateway (via --settings) in every Claude it launches.
- * It runs when Claude has finished a turn and tells the gateway over the bridge, so the next
- * channel message is delivered as a new turn instead of a side note of this one.
+ * Claude Code Stop hook installed by the gateway (via --settings) in every Claude it launches:
+ * `node turn-end-hook.js <session mcp-config file>`. It runs when Claude has finished a turn and
+ * tells the gateway (POST /turn-end on the bridge port), so the next channel message is delivered
+ * as a new turn instead of a side note of this one.
  *
- * A hook must never get in Claude's way: whatever happens, it exits 0 quickly and prints nothing
- * on stdout (Claude Code reads a Stop hook's stdout as instructions).
+ * It runs once per turn, so it uses Node core only. A hook must never get in Claude's way:
+ * whatever happens it exits 0 quickly and prints nothing on stdout (Claude Code reads a Stop
+ * hook's stdout as instructions).
  */
-import WebSocket from 'ws';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { TURN_END_PATH } from '@synthesis-agent/protocol/constants';
 import type { TurnEnd } from '@synthesis-agent/protocol/bridge';
 
 const GIVE_UP_MS = 3000;
@@ -17,22 +21,37 @@ function finish(reason?: string): never {
   process.exit(0);
 }
 
-const url = process.env.SYNTHESIS_WS_URL;
-const session = process.env.SYNTHESIS_OPENCLAW_SESSION;
-if (!url || !session) finish('not launched by the SynthesisAgent gateway; nothing to report');
+/** The bridge token lives only in the session's MCP config (mode 0600), next to the server it authenticates. */
+function tokenFrom(mcpConfigFile: string | undefined): string | undefined {
+  if (!mcpConfigFile) return undefined;
+  try {
+    const config = JSON.parse(readFileSync(mcpConfigFile, 'utf8')) as {
+      mcpServers?: Record<string, { env?: Record<string, string> }>;
+    };
+    return Object.values(config.mcpServers ?? {}).find((s) => s.env?.SYNTHESIS_BRIDGE_TOKEN)?.env?.SYNTHESIS_BRIDGE_TOKEN;
+  } catch (err) {
+    finish(`cannot read ${mcpConfigFile}: ${(err as Error).message}`);
+  }
+}
 
+const wsUrl = process.env.SYNTHESIS_WS_URL;
+const session = process.env.SYNTHESIS_OPENCLAW_SESSION;
+if (!wsUrl || !session) finish('not launched by the SynthesisAgent gateway; nothing to report');
 // Claude writes the hook input on stdin; we do not need it, but must not leave the pipe unread.
 process.stdin.resume();
 setTimeout(() => finish('gateway did not answer in time'), GIVE_UP_MS).unref();
 
-const frame: TurnEnd = {
-  type: 'turn_end',
-  openclaw_session: session,
-  ...(process.env.SYNTHESIS_BRIDGE_TOKEN ? { token: process.env.SYNTHESIS_BRIDGE_TOKEN } : {}),
-};
-const ws = new WebSocket(url);
-ws.on('open', () => ws.send(JSON.stringify(frame)));
-// The gateway answers by closing the socket (with an error frame first if it refused).
-ws.on('message', (data) => process.stderr.write(`synthesis turn-end hook: gateway said ${String(data)}\n`));
-ws.on('close', () => finish());
-ws.on('error', (err) => finish(err.message));
+const token = tokenFrom(process.argv[2]);
+const frame: TurnEnd = { type: 'turn_end', openclaw_session: session, ...(token ? { token } : {}) };
+const bridge = new URL(wsUrl);
+const body = JSON.stringify(frame);
+const req = request(
+  { host: bridge.hostname, port: bridge.port, path: TURN_END_PATH, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+  (res) => {
+    let answer = '';
+    res.setEncoding('utf8').on('data', (d: string) => (answer += d));
+    res.on('end', () => finish(res.statusCode === 204 ? undefined : `gateway answered ${res.statusCode}: ${answer}`));
+  },
+);
+req.on('error', (err) => finish(err.message));
+req.end(body);

@@ -3,7 +3,7 @@
  *
  * Connection rules (docs/wire-protocol.md):
  * - The first frame must be a `hello` naming a session this gateway spawned, carrying that
- *   process's token, or a `turn_end` from that process's Stop hook (answered by closing). Anything else before it earns an `error`; no hello within
+ *   process's token. Anything else before it earns an `error`; no hello within
  *   HELLO_TIMEOUT_MS, an unknown session or a wrong token closes the socket (1008).
  * - After hello, a bad frame earns a typed `error` and the connection stays up: one malformed
  *   frame must not kill a live Claude session.
@@ -11,12 +11,14 @@
  * - Upgrades that carry an `Origin` header are refused: only local processes, never a browser
  *   page, may connect.
  */
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   MAX_BRIDGE_FRAME_BYTES,
   PluginToGatewaySchema,
+  TURN_END_PATH,
+  TurnEndSchema,
   bridgeError,
   parseFrame,
   type BridgeError,
@@ -38,14 +40,14 @@ export interface BridgePeer {
 
 /** What a session does with its plugin's frames once hello routed the connection to it. */
 export interface BridgeHandler {
-  onMessage(message: Exclude<PluginToGateway, Hello | TurnEnd | { type: 'pong' }>): void;
+  onMessage(message: Exclude<PluginToGateway, Hello | { type: 'pong' }>): void;
   onClose(): void;
 }
 
 export interface BridgeRoutes {
   /** Routes a hello to its session, or says why it is refused. */
   attach(hello: Hello, peer: BridgePeer): BridgeHandler | BridgeError;
-  /** A Stop hook reports that Claude finished its turn; undefined when accepted. */
+  /** A Stop hook reports (POST /turn-end) that Claude finished its turn; undefined when accepted. */
   turnEnded(message: TurnEnd): BridgeError | undefined;
 }
 
@@ -65,17 +67,21 @@ export interface BridgeServer {
 
 export async function startBridgeServer(options: BridgeServerOptions): Promise<BridgeServer> {
   const { logger } = options;
+  const server = createServer((req, res) => void serveTurnEnd(req, res, options.routes));
   const wss = new WebSocketServer({
-    host: options.host,
-    port: options.port,
+    server,
     path: '/bridge',
     maxPayload: MAX_BRIDGE_FRAME_BYTES,
     verifyClient: ({ req }: { req: IncomingMessage }) => req.headers.origin === undefined,
   });
   await new Promise<void>((resolve, reject) => {
-    wss.once('listening', resolve);
-    wss.once('error', reject);
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  server.on('error', (err) => logger.error({ err }, 'bridge server error'));
   wss.on('error', (err) => logger.error({ err }, 'bridge server error'));
   wss.on('connection', (ws) => {
     options.onConnectionCount?.(wss.clients.size);
@@ -83,15 +89,43 @@ export async function startBridgeServer(options: BridgeServerOptions): Promise<B
     serveConnection(ws, options);
   });
 
-  const { port } = wss.address() as AddressInfo;
+  const { port } = server.address() as AddressInfo;
   return {
     url: `ws://${options.host}:${port}/bridge`,
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();
-        wss.close(() => resolve());
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
       }),
   };
+}
+
+const MAX_TURN_END_BYTES = 64 * 1024;
+
+/**
+ * `POST /turn-end` from a Claude's Stop hook: 204 when accepted, else the typed error as JSON.
+ * Like the socket, it refuses anything a browser could send (an Origin header).
+ */
+async function serveTurnEnd(req: IncomingMessage, res: ServerResponse, routes: BridgeRoutes): Promise<void> {
+  const reply = (status: number, error?: BridgeError) => {
+    res.writeHead(status, error ? { 'content-type': 'application/json' } : {});
+    res.end(error ? JSON.stringify(error) : undefined);
+  };
+  if (req.url !== TURN_END_PATH) return reply(404, bridgeError('unexpected_message', `no route ${req.url ?? ''} on the bridge port`));
+  if (req.method !== 'POST') return reply(405, bridgeError('unexpected_message', 'use POST'));
+  if (req.headers.origin !== undefined) return reply(403, bridgeError('unauthorized', 'browsers may not talk to the bridge'));
+  let body = '';
+  for await (const chunk of req) {
+    body += String(chunk);
+    if (body.length > MAX_TURN_END_BYTES) return reply(413, bridgeError('invalid_message', 'turn_end body too large'));
+  }
+  const parsed = parseFrame(TurnEndSchema, body);
+  if (!parsed.ok) return reply(400, parsed.error);
+  const refused = routes.turnEnded(parsed.value);
+  if (!refused) return reply(204);
+  return reply(refused.code === 'unknown_session' ? 404 : 403, refused);
 }
 
 function serveConnection(ws: WebSocket, { routes, pingMs, logger }: BridgeServerOptions): void {
@@ -136,13 +170,6 @@ function serveConnection(ws: WebSocket, { routes, pingMs, logger }: BridgeServer
     const message = parsed.value;
     if (message.type === 'pong') {
       unansweredPings = 0;
-      return;
-    }
-    if (message.type === 'turn_end') {
-      clearTimeout(helloTimer);
-      const refused = handler ? bridgeError('unexpected_message', 'turn_end belongs on a connection of its own') : routes.turnEnded(message);
-      if (refused) refuse(refused);
-      else ws.close(1000, 'turn_end received');
       return;
     }
     if (message.type === 'hello') {

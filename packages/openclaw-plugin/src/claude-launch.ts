@@ -19,9 +19,11 @@ const turnEndHook = require.resolve('@synthesis-agent/claude-plugin/turn-end-hoo
 /**
  * Claude Code runs Stop hooks when a turn is over; ours tells the gateway, which holds the next
  * channel message until then (a message sent earlier would become a side note of this turn).
+ * The hook reads the bridge token from the session's MCP config file (mode 0600), so the token
+ * is neither on a command line nor in Claude's environment.
  */
-function hookSettings(): string {
-  const command = [process.execPath, turnEndHook].map((part) => `'${part.replace(/'/g, `'\\''`)}'`).join(' ');
+function hookSettings(mcpConfigFile: string): string {
+  const command = [process.execPath, turnEndHook, mcpConfigFile].map((part) => `'${part.replace(/'/g, `'\\''`)}'`).join(' ');
   return JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: 'command', command, timeout: 10 }] }] } });
 }
 
@@ -57,12 +59,15 @@ export function prepareLaunch(plan: LaunchPlan, settings: LaunchSettings): Prepa
     SYNTHESIS_WS_URL: settings.bridgeUrl,
     SYNTHESIS_OPENCLAW_SESSION: plan.sessionKey,
     SYNTHESIS_CLAUDE_SESSION: plan.claudeSessionId,
-    SYNTHESIS_BRIDGE_TOKEN: token,
   };
   mkdirSync(settings.runDir, { recursive: true, mode: 0o700 });
   const mcpConfigFile = path.join(settings.runDir, `mcp-${plan.claudeSessionId}-${process.pid}.json`);
   const mcpConfig = {
-    mcpServers: { [CHANNEL_SERVER_NAME]: { command: process.execPath, args: [pluginEntry], env: channelEnv } },
+    // Only the server registered here gets the token: another copy of the plugin that Claude
+    // might also load (a user-scope Claude Code plugin) cannot pass for this session's channel.
+    mcpServers: {
+      [CHANNEL_SERVER_NAME]: { command: process.execPath, args: [pluginEntry], env: { ...channelEnv, SYNTHESIS_BRIDGE_TOKEN: token } },
+    },
   };
   writeFileSync(mcpConfigFile, JSON.stringify(mcpConfig, null, 2), { mode: 0o600 });
 
@@ -74,7 +79,7 @@ export function prepareLaunch(plan: LaunchPlan, settings: LaunchSettings): Prepa
     '--allowedTools',
     REPLY_TOOL,
     '--settings',
-    hookSettings(),
+    hookSettings(mcpConfigFile),
     plan.resume ? '--resume' : '--session-id',
     plan.claudeSessionId,
     ...(plan.systemPrompt ? ['--append-system-prompt', plan.systemPrompt] : []),

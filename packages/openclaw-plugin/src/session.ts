@@ -9,6 +9,7 @@ import { bridgeError, type BridgeError, type Hello, type PermissionRequest } fro
 import type { BridgeHandler, BridgePeer } from './bridge-server.js';
 import { prepareLaunch, type LaunchSettings, type PreparedLaunch } from './claude-launch.js';
 import type { GatewayConfig } from './config.js';
+import { deferred, withTimeout, type Deferred } from './deferred.js';
 import { bootstrapContent } from './history-bootstrap.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -20,9 +21,8 @@ import {
   stillWaitingText,
   unanswerableText,
   type Behavior,
-  type PermissionOutcome,
-  type RelayedRequest,
 } from './permission-policy.js';
+import { PermissionLedger } from './permission-ledger.js';
 import type { ScreenMatch } from './claude-screens.js';
 import { ClaudeProcess } from './process-manager.js';
 import { safeEqual } from './safe-equal.js';
@@ -44,7 +44,6 @@ const START_PROGRESS_MS = 3000;
 /** How long a terminal permission prompt may wait for its relayed request before it is a stall. */
 const PERMISSION_RELAY_GRACE_MS = 2000;
 /** Answered, expired or abandoned permission ids remembered so a late `yes <id>` is told why. */
-const SETTLED_PERMISSIONS_KEPT = 64;
 const LATE_REPLY_HEADER = '[Reply to an earlier message whose request was cancelled]';
 const CURRENT_REPLY_HEADER = '[Reply to this message]';
 
@@ -73,47 +72,6 @@ export interface SessionDeps {
   changed(session: Session): void;
 }
 
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: Error): void;
-  settled: boolean;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Readiness and turn outcomes may settle with nobody awaiting them; that is not a crash.
-  promise.catch(() => undefined);
-  const d: Deferred<T> = {
-    promise,
-    settled: false,
-    resolve: (value) => {
-      d.settled = true;
-      resolve(value);
-    },
-    reject: (error) => {
-      d.settled = true;
-      reject(error);
-    },
-  };
-  return d;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(onTimeout()), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 interface Job {
   request: TurnRequest;
   resolve(result: TurnResult): void;
@@ -129,12 +87,6 @@ interface ActiveTurn {
   startedAt: number;
   /** Permission requests Claude relayed during this turn (answered by policy or not). */
   permissionRequests: number;
-}
-
-interface PendingPermission {
-  request: RelayedRequest;
-  timer: NodeJS.Timeout;
-  expiresAt: number;
 }
 
 export class Session {
@@ -156,8 +108,7 @@ export class Session {
   private running: Job | undefined;
   private active: ActiveTurn | undefined;
   private readonly lateReplies: string[] = [];
-  private readonly permissions = new Map<string, PendingPermission>();
-  private readonly settledPermissions = new Map<string, PermissionOutcome>();
+  private readonly permissions = new PermissionLedger();
   private systemPrompt: string | undefined;
   private closed = false;
   private readonly log: Logger;
@@ -230,7 +181,7 @@ export class Session {
     if (this.closed) return Promise.reject(new TurnError('shutting_down', 'the gateway is shutting down'));
     const answer = this.permissionAnswer(request);
     if (answer) return this.answerPermissionMessage(answer.requestId, answer.behavior, request);
-    const waiting = this.active && !this.active.job ? this.permissions.values().next().value : undefined;
+    const waiting = this.active && !this.active.job ? this.permissions.first() : undefined;
     // Claude's turn is blocked on a question only this chat can answer, so a new turn could not
     // start before the question expires: remind the user instead of stalling the request.
     if (waiting) return textResult(stillWaitingText(waiting.request, waiting.expiresAt - Date.now()));
@@ -656,14 +607,11 @@ export class Session {
       this.sendVerdict(request.request_id, 'deny');
       return;
     }
-    const timer = setTimeout(() => {
-      if (!this.permissions.delete(request.request_id)) return;
-      this.settlePermission(request.request_id, 'expired');
+    this.permissions.hold(request, permissionTtlMs, () => {
       log.info('permission request expired; denied');
       this.sendVerdict(request.request_id, 'deny');
       this.deps.changed(this);
-    }, permissionTtlMs);
-    this.permissions.set(request.request_id, { request, timer, expiresAt: Date.now() + permissionTtlMs });
+    });
     if (!caller) {
       log.info('permission request held: the chat user is still answering an earlier one');
       return;
@@ -688,11 +636,7 @@ export class Session {
 
   /** A verdict from a front door that shows approvals natively (webchannel). */
   private answerPermission(requestId: string, behavior: Behavior): boolean {
-    const pending = this.permissions.get(requestId);
-    if (!pending) return false;
-    clearTimeout(pending.timer);
-    this.permissions.delete(requestId);
-    this.settlePermission(requestId, 'answered');
+    if (!this.permissions.answer(requestId)) return false;
     this.sendVerdict(requestId, behavior);
     this.log.info({ permission: requestId, behavior }, 'permission answered by the user');
     this.deps.changed(this);
@@ -710,7 +654,7 @@ export class Session {
     const lastAssistant = request.history?.findLast((m) => m.role === 'assistant');
     const expected =
       this.permissions.size > 0 ||
-      this.settledPermissions.has(answer.requestId) ||
+      this.permissions.outcome(answer.requestId) !== undefined ||
       (lastAssistant !== undefined && askedFor(lastAssistant.content, answer.requestId));
     return expected ? answer : undefined;
   }
@@ -721,36 +665,24 @@ export class Session {
    */
   private answerPermissionMessage(requestId: string, behavior: Behavior, request: TurnRequest): Promise<TurnResult> {
     if (!this.answerPermission(requestId, behavior)) {
-      return textResult(unanswerableText(requestId, this.settledPermissions.get(requestId), [...this.permissions.keys()]));
+      return textResult(unanswerableText(requestId, this.permissions.outcome(requestId), this.permissions.ids()));
     }
     const active = this.active;
     if (!active || active.job) {
       return textResult(`Permission ${behavior === 'allow' ? 'granted' : 'denied'}; Claude's answer goes to the conversation that asked.`);
     }
     // Claude asked again before this answer came: that question is this message's reply.
-    const next = this.permissions.values().next().value;
+    const next = this.permissions.first();
     if (next) return textResult(relayText(next.request, next.expiresAt - Date.now()));
     return new Promise<TurnResult>((resolve, reject) => {
       active.job = { request, resolve, reject, log: this.log.child({ request: request.requestId }) };
     });
   }
 
-  private settlePermission(requestId: string, outcome: PermissionOutcome): void {
-    this.settledPermissions.set(requestId, outcome);
-    if (this.settledPermissions.size > SETTLED_PERMISSIONS_KEPT) {
-      this.settledPermissions.delete(this.settledPermissions.keys().next().value!);
-    }
-  }
-
   /** The Claude turn that asked is over (ended, crashed, restarted): its questions are moot. */
   private abandonPermissions(): void {
-    for (const [requestId, pending] of this.permissions) {
-      clearTimeout(pending.timer);
-      this.settlePermission(requestId, 'abandoned');
-      // A Claude still blocked on it (a tool call beside the final reply) must not wait forever.
-      this.sendVerdict(requestId, 'deny');
-    }
-    this.permissions.clear();
+    // A Claude still blocked on one (a tool call beside the final reply) must not wait forever.
+    this.permissions.abandonAll((requestId) => this.sendVerdict(requestId, 'deny'));
   }
 
   /** Gateway shutdown: every waiting or running turn fails with a clear error, the process stops. */

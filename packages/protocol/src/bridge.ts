@@ -5,8 +5,7 @@
  */
 import { z } from 'zod';
 
-/** Largest bridge frame either side accepts; a bigger one is refused by `ws` before parsing. */
-export const MAX_BRIDGE_FRAME_BYTES = 4 * 1024 * 1024;
+export { MAX_BRIDGE_FRAME_BYTES, TURN_END_PATH } from './constants.js';
 
 const nonEmpty = z.string().min(1);
 
@@ -83,9 +82,11 @@ export const PermissionVerdictSchema = z.strictObject({
 });
 
 /**
- * Sent on a connection of its own by the Stop hook the gateway installs in every Claude it
- * launches: Claude Code has finished its turn. Until then a new channel message would reach the
- * model as a side note of the running turn rather than as a turn (claude-code-facts.md).
+ * POSTed to `http://127.0.0.1:<bridge-port>/turn-end` by the Stop hook the gateway installs in
+ * every Claude it launches: Claude Code has finished its turn. Until then a new channel message
+ * would reach the model as a side note of the running turn rather than as a turn
+ * (claude-code-facts.md). Plain HTTP keeps the hook, which runs once per turn, free of a
+ * WebSocket client.
  */
 export const TurnEndSchema = z.strictObject({
   type: z.literal('turn_end'),
@@ -95,7 +96,6 @@ export const TurnEndSchema = z.strictObject({
 
 export const PluginToGatewaySchema = z.discriminatedUnion('type', [
   HelloSchema,
-  TurnEndSchema,
   ReadySchema,
   ReplySchema,
   PongSchema,
