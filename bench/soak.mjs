@@ -48,7 +48,7 @@ export async function soak({ durationMs, sessions, samples, log = (line) => proc
       `${fmt(point.minutes, 1).padStart(6)} min  rss ${fmt(mib(point.rss), 1).padStart(6)} MiB  heap ${fmt(mib(point.heap), 1).padStart(5)} MiB  handles ${String(point.handles).padStart(4)}  fds ${String(point.fds).padStart(4)}  turns ${String(turns).padStart(6)}  errors ${errors.length}  load ${point.load}`,
     );
   };
-  const sampler = setInterval(() => void takeSample(), durationMs / samples);
+  const sampler = setInterval(() => takeSample().catch((err) => log(`sample failed: ${err.message}`)), durationMs / samples);
   try {
     await Promise.all(
       Array.from({ length: sessions }, async (_, s) => {

@@ -20,7 +20,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startGateway, ROOT } from './lib/gateway.mjs';
-import { descendants, killQuietly, waitForExit } from './lib/proc.mjs';
+import { descendants, reap } from './lib/proc.mjs';
 import { streamTurn } from './lib/sse.mjs';
 import { fmt, nsToMs, row, summary } from './lib/stats.mjs';
 import { importTestHelper } from './lib/ts-helpers.mjs';
@@ -70,7 +70,7 @@ async function startPeer(entry, env, cwd) {
     async stop() {
       const tree = descendants(child.pid);
       child.kill('SIGTERM');
-      for (const pid of await waitForExit([child.pid, ...tree], 5000)) killQuietly(pid);
+      await reap([child.pid, ...tree]);
     },
   };
 }

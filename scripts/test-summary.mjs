@@ -10,5 +10,10 @@ try {
   console.error(`no vitest report at ${file}: ${err.message}`);
   process.exit(1);
 }
+// A file whose setup failed (a beforeAll) reports its tests as skipped, not failed; each such
+// file counts as one failure so the line never reads green when vitest's own summary does not.
+const brokenFiles = report.testResults.filter(
+  (file) => file.status === 'failed' && !file.assertionResults.some((t) => t.status === 'failed'),
+).length;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
-console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
+console.log(`${report.numPassedTests} passed, ${report.numFailedTests + brokenFiles} failed${skipped ? `, ${skipped} skipped` : ''}`);

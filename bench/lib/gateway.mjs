@@ -3,17 +3,18 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { descendants, killQuietly, waitForExit } from './proc.mjs';
+import { descendants, reap } from './proc.mjs';
+import { ROOT } from './ts-helpers.mjs';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export { ROOT };
 export const CLI = path.join(ROOT, 'packages/openclaw-plugin/dist/cli.js');
 export const FAKE_CLAUDE = path.join(ROOT, 'test/fixtures/bin/fake-claude');
 
 /**
  * Starts the gateway with `args` on free ports and a temp state dir; resolves once it logged its
  * URLs. `env` replaces the inherited environment when given (the real-Claude bench needs a
- * hermetic one). BENCH_GATEWAY_LOG=<file> appends the gateway's whole log to that file.
+ * hermetic one). `args` must keep the log level at info or below: the ready line is an info line.
+ * BENCH_GATEWAY_LOG=<file> appends the gateway's whole log to that file.
  */
 export async function startGateway({ args = [], env, claudeCommand = FAKE_CLAUDE, readyTimeoutMs = 30_000 } = {}) {
   const stateDir = mkdtempSync(path.join(tmpdir(), 'synthesis-bench-'));
@@ -48,26 +49,31 @@ export async function startGateway({ args = [], env, claudeCommand = FAKE_CLAUDE
     });
     void exited.then((code) => reject(new Error(`gateway exited (${code}) before it was ready:\n${tail}`)));
   });
-  const { httpUrl, bridgeUrl } = await ready;
+  let urls;
+  try {
+    urls = await ready;
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(stateDir, { recursive: true, force: true });
+    logFile?.end();
+    throw err;
+  }
+  const { httpUrl, bridgeUrl } = urls;
   return {
     httpUrl,
     bridgeUrl,
     pid: child.pid,
     stateDir,
-    logTail: () => tail,
     async metrics() {
       return (await fetch(`${httpUrl}/metrics`)).text();
-    },
-    async healthz() {
-      return (await fetch(`${httpUrl}/healthz`)).json();
     },
     /** SIGTERM, then makes sure nothing it started survives; returns the pids that had to be killed. */
     async stop() {
       const tree = descendants(child.pid);
       child.kill('SIGTERM');
       await exited;
-      const survivors = await waitForExit(tree, 5000);
-      for (const pid of survivors) killQuietly(pid);
+      const survivors = await reap(tree);
       rmSync(stateDir, { recursive: true, force: true });
       logFile?.end();
       return survivors;

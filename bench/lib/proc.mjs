@@ -1,5 +1,9 @@
-/** Process inspection for benches (Linux /proc): memory of a pid, its descendants, waiting for exit. */
+/**
+ * Process inspection for benches (Linux /proc): memory and CPU time of a pid, machine load. Process
+ * trees and waiting for exit come from the tests' own helper (test/helpers/processes.ts).
+ */
 import { readdirSync, readFileSync } from 'node:fs';
+import { importTestHelper } from './ts-helpers.mjs';
 
 function readOr(file, fallback) {
   try {
@@ -24,71 +28,18 @@ export function pssBytes(pid) {
   return kb === undefined ? undefined : Number(kb) * 1024;
 }
 
-/** Open file descriptors of a pid (sockets, pipes, PTYs, files). */
-export function openFds(pid) {
+const processes = await importTestHelper('test/helpers/processes.ts');
+export const { descendants, isAlive, killQuietly } = processes;
+
+/** Waits up to `timeoutMs` for `pids` to exit, then SIGKILLs the rest; returns those it killed. */
+export async function reap(pids, timeoutMs = 5000) {
   try {
-    return readdirSync(`/proc/${pid}/fd`).length;
+    await processes.waitForExit(pids, timeoutMs);
+    return [];
   } catch {
-    return undefined;
-  }
-}
-
-export function cmdline(pid) {
-  return readOr(`/proc/${pid}/cmdline`, '').split('\0').join(' ').trim();
-}
-
-function parentOf(pid) {
-  const stat = readOr(`/proc/${pid}/stat`, undefined);
-  if (stat === undefined) return undefined;
-  // Field 2 (comm) may hold spaces and parentheses; the fields after the last ')' are fixed.
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
-
-export function descendants(root) {
-  const children = new Map();
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
-    const parent = parentOf(pid);
-    if (parent === undefined) continue;
-    children.set(parent, [...(children.get(parent) ?? []), pid]);
-  }
-  const out = [];
-  const stack = [root];
-  while (stack.length) {
-    for (const child of children.get(stack.pop()) ?? []) {
-      out.push(child);
-      stack.push(child);
-    }
-  }
-  return out;
-}
-
-export function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie answers signal 0 until reaped but runs nothing.
-  return !/^\S+ \(.*\) Z /.test(readOr(`/proc/${pid}/stat`, ''));
-}
-
-/** Resolves with the pids still alive after `timeoutMs` (empty when all exited). */
-export async function waitForExit(pids, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const alive = pids.filter(isAlive);
-    if (alive.length === 0 || Date.now() > deadline) return alive;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-export function killQuietly(pid, signal = 'SIGKILL') {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
+    const survivors = pids.filter(isAlive);
+    for (const pid of survivors) killQuietly(pid);
+    return survivors;
   }
 }
 

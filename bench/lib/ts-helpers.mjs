@@ -4,9 +4,10 @@
  * import.meta.url lookups resolve as they do for the tests: the benches use the very same helpers.
  */
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { ROOT } from './gateway.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export async function importTestHelper(relativePath) {
   const outfile = path.join(ROOT, 'bench/.cache', relativePath.replace(/\.ts$/, '.mjs'));

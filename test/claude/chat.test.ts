@@ -119,7 +119,7 @@ describe('real Claude Code behind the gateway', () => {
     const modelBusy = new Promise<void>((resolve) => (holding = resolve));
     const mark = gw.logs.length;
     const reading = readSse(await postChat(gw.httpUrl, { model: 'claude-code', stream: true, messages: user('hold this turn') }, headers));
-    await gw.waitForLog((l) => l.msg === 'turn delivered to Claude' && l.session === 'default::killed', 30_000, mark);
+    await gw.waitForLog((l) => l.msg === 'turn delivered to Claude' && l.session === 'default::killed', 60_000, mark);
     // The model call is in flight (held by the fake API): the turn is mid-way.
     await modelBusy;
     process.kill(pid, 'SIGKILL');

@@ -118,7 +118,7 @@ describe('real Claude Code with an allow-list', () => {
   it('lets a listed tool run without asking anyone', async () => {
     expect(await s.ask([{ role: 'user', content: 'listed' }])).toBe('probe ran: listed');
     expect(existsSync(path.join(s.workspace, MARKER))).toBe(true);
-    await s.gw.waitForLog((l) => l.msg === 'permission answered by policy' && l.tool === 'Bash' && l.verdict === 'allow', 5000);
+    await s.gw.waitForLog((l) => l.msg === 'permission answered by policy' && l.tool === 'Bash' && l.verdict === 'allow', 60_000);
   });
 });
 

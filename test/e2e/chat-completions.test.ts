@@ -121,7 +121,7 @@ describe('chat completions through the whole bridge', () => {
       order.push('first');
       return r;
     });
-    await gw.waitForLog((l) => l.msg === 'turn delivered to Claude' && l.session === 'default::queued', 20_000, mark);
+    await gw.waitForLog((l) => l.msg === 'turn delivered to Claude' && l.session === 'default::queued', 60_000, mark);
     const second = c.chat.completions.create({ model: 'm', messages: user('second') }).then((r) => {
       order.push('second');
       return r;

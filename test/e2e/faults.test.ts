@@ -166,6 +166,6 @@ describe('faults at random points of a turn', () => {
     const { code, survivors } = await gw.stop();
     expect(code).toBe(0);
     expect(survivors).toEqual([]);
-    await waitForExit([...seen], 10_000);
+    await waitForExit([...seen], 60_000);
   }, 600_000);
 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { TURN_END_PATH } from '@synthesis-agent/protocol';
 import { CLI, FAKE_CLAUDE, ROOT, startTestGateway, stopAllGateways, type TestGateway } from '../helpers/gateway.js';
 import { postChat, readSse } from '../helpers/sse.js';
 
@@ -50,7 +51,7 @@ function metric(text: string, sample: string): number {
 
 describe('gateway hardening', () => {
   let gw: TestGateway;
-  const metrics = async () => (await fetch(`${gw.httpUrl}/metrics`)).text();
+  const metrics = async () => (await fetch(`${gw.httpUrl}/metrics`, { headers: AUTH })).text();
   const chat = (chatId: string, content: string) =>
     gw.openai({ apiKey: API_KEY, headers: { 'X-Openclaw-Chat-Id': chatId } }).chat.completions.create({ model: 'm', messages: user(content) });
 
@@ -79,13 +80,26 @@ describe('gateway hardening', () => {
       expect(code).toBe(1008);
     });
 
-    it('refuses a hello for a session it never started, and a forged turn_end', async () => {
+    it('refuses a hello for a session it never started', async () => {
       const unknown = await bridgeExchange(gw.bridgeUrl, { type: 'hello', openclaw_session: 'nobody::here', claude_session: 'c', pid: 1, token: 't' });
       expect(unknown.received).toEqual([expect.objectContaining({ type: 'error', code: 'unknown_session' })]);
       expect(unknown.code).toBe(1008);
-      const turnEnd = await bridgeExchange(gw.bridgeUrl, { type: 'turn_end', openclaw_session: key, token: 'forged-token' });
-      expect(turnEnd.received).toEqual([expect.objectContaining({ type: 'error', code: 'unauthorized' })]);
-      expect(turnEnd.code).toBe(1008);
+    });
+
+    it('refuses a forged turn end: wrong or no token 403, unknown session 404, a browser 403', async () => {
+      const turnEndUrl = `http://127.0.0.1:${new URL(gw.bridgeUrl).port}${TURN_END_PATH}`;
+      const post = (body: unknown, headers: Record<string, string> = {}) =>
+        fetch(turnEndUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      for (const token of [{ token: 'forged-token' }, {}]) {
+        const res = await post({ type: 'turn_end', openclaw_session: key, ...token });
+        expect(res.status).toBe(403);
+        expect(await res.json()).toMatchObject({ type: 'error', code: 'unauthorized' });
+      }
+      const unknown = await post({ type: 'turn_end', openclaw_session: 'nobody::here', token: 't' });
+      expect(unknown.status).toBe(404);
+      expect(await unknown.json()).toMatchObject({ type: 'error', code: 'unknown_session' });
+      const browser = await post({ type: 'turn_end', openclaw_session: key, token: 't' }, { origin: 'http://evil.example' });
+      expect(browser.status).toBe(403);
     });
 
     it('keeps serving the real plugin after forged attempts', async () => {
@@ -120,7 +134,7 @@ describe('gateway hardening', () => {
     });
 
     it('requires the API key on the OpenAI routes: 401 without or with a wrong one, 200 with it', async () => {
-      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: API_KEY }]) {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: API_KEY }] as Record<string, string>[]) {
         const res = await fetch(`${gw.httpUrl}/v1/models`, { headers });
         expect(res.status).toBe(401);
         expect(await res.json()).toMatchObject({ error: { code: 'invalid_api_key' } });
@@ -144,8 +158,16 @@ describe('gateway hardening', () => {
       'synthesis_sse_heartbeats_total',
     ];
 
+    it('keeps /metrics and /healthz behind --api-key', async () => {
+      for (const route of ['/metrics', '/healthz']) {
+        const res = await fetch(`${gw.httpUrl}${route}`);
+        expect(res.status).toBe(401);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
+      }
+    });
+
     it('serves every metric in Prometheus text format', async () => {
-      const res = await fetch(`${gw.httpUrl}/metrics`);
+      const res = await fetch(`${gw.httpUrl}/metrics`, { headers: AUTH });
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       const text = await res.text();
       for (const name of NAMES) expect(text).toMatch(new RegExp(`^# TYPE ${name} (counter|gauge|histogram)$`, 'm'));
@@ -164,7 +186,7 @@ describe('gateway hardening', () => {
       expect(delta('synthesis_sse_heartbeats_total')).toBeGreaterThanOrEqual(2);
       const live = (await gw.healthz()).liveSessions;
       expect(metric(after, 'synthesis_live_sessions')).toBe(live);
-      // One plugin connection per live Claude once the Stop hooks' short connections are gone.
+      // One plugin connection per live Claude (polled: a plugin may still be reconnecting).
       await expect.poll(async () => metric(await metrics(), 'synthesis_bridge_connections'), { timeout: 10_000 }).toBe(live);
     });
 
@@ -172,7 +194,7 @@ describe('gateway hardening', () => {
       await chat('queue', 'warm');
       const mark = gw.logs.length;
       const busy = chat('queue', '[[slow:600]] busy');
-      await gw.waitForLog((l) => l.msg === 'turn delivered to Claude' && l.session === 'default::queue', 20_000, mark);
+      await gw.waitForLog((l) => l.msg === 'turn delivered to Claude' && l.session === 'default::queue', 60_000, mark);
       const waiting = chat('queue', 'waiting');
       await expect.poll(async () => metric(await metrics(), 'synthesis_queue_depth'), { timeout: 5000 }).toBe(1);
       await Promise.all([busy, waiting]);

@@ -101,10 +101,10 @@ async function stopTree(pid: number, graceMs = 5000): Promise<void> {
     killQuietly(pid, 'SIGKILL');
   }
   try {
-    await waitForExit(tree, 5000);
+    await waitForExit(tree, 60_000);
   } catch {
     for (const p of tree.filter(isAlive)) killQuietly(p);
-    await waitForExit(tree, 5000);
+    await waitForExit(tree, 60_000);
   }
   started.delete(pid);
 }
@@ -427,7 +427,7 @@ void [start, delay, hello, loadConfig, parseFrame, PluginToGatewaySchema, Envelo
     const tree = descendants(pid);
     child.kill('SIGTERM');
     await waitFor('the gateway to exit on SIGTERM', subscribe, () => (exited !== undefined ? true : undefined), 15_000, () => stderr);
-    await waitForExit(tree, 10_000);
+    await waitForExit(tree, 60_000);
     started.delete(pid);
     expect(exited).toBe(0);
   }, 90_000);

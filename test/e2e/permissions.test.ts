@@ -73,7 +73,7 @@ describe('--permissions relay (default)', () => {
     const mark = gw.logs.length;
     const answer = await ask(gw, 'relay-yes', answering('[[permission:Bash]] please', question, `YES ${id.toUpperCase()}`));
     expect(answer).toBe('permission allow for Bash');
-    await gw.waitForLog((l) => l.msg === 'permission answered by the user' && l.permission === id && l.behavior === 'allow', 5000, mark);
+    await gw.waitForLog((l) => l.msg === 'permission answered by the user' && l.permission === id && l.behavior === 'allow', 60_000, mark);
     // The answer became a verdict, not a channel message: Claude saw no second turn.
     expect(gw.logs.slice(mark).filter((l) => l.msg === 'turn delivered to Claude')).toHaveLength(0);
 
@@ -130,10 +130,10 @@ describe('--permissions relay (default)', () => {
       signal: controller.signal,
     });
     expect(res.status).toBe(200);
-    await gw.waitForLog((l) => l.msg === 'turn delivered to Claude' && l.session === 'default::relay-gone', 10_000, mark);
+    await gw.waitForLog((l) => l.msg === 'turn delivered to Claude' && l.session === 'default::relay-gone', 60_000, mark);
     controller.abort();
     await gw.waitForLog((l) => l.msg === 'permission request with nobody to ask; denied' && l.tool === 'Bash', 10_000, mark);
-    await gw.waitForLog((l) => l.msg === 'final reply arrived after its caller went away', 10_000, mark);
+    await gw.waitForLog((l) => l.msg === 'final reply arrived after its caller went away', 60_000, mark);
     expect(await ask(gw, 'relay-gone', user('next'))).toBe('echo: next');
   });
 
@@ -145,7 +145,7 @@ describe('--permissions relay (default)', () => {
     const mark = gw.logs.length;
     process.kill(pid!, 'SIGKILL');
     await waitForExit([pid!]);
-    await gw.waitForLog((l) => l.msg === 'Claude process exited' && l.pid === pid, 10_000, mark);
+    await gw.waitForLog((l) => l.msg === 'Claude process exited' && l.pid === pid, 60_000, mark);
 
     const late = await ask(gw, 'relay-crash', answering('[[permission:Bash]]', question, `yes ${id}`));
     expect(late).toContain(`Permission request \`${id}\` can no longer be answered`);
@@ -172,7 +172,7 @@ describe('--permission-ttl-ms', () => {
     const id = requestIdIn(question);
     await gw.waitForLog((l) => l.msg === 'permission request expired; denied' && l.permission === id, 10_000, mark);
     // Claude got the deny and finished its turn; nobody was waiting for that answer any more.
-    await gw.waitForLog((l) => l.msg === 'final reply arrived after its caller went away', 10_000, mark);
+    await gw.waitForLog((l) => l.msg === 'final reply arrived after its caller went away', 60_000, mark);
 
     const late = await ask(gw, 'ttl', answering('[[permission:Bash]]', question, `yes ${id}`));
     expect(late).toContain(`Permission request \`${id}\` expired without an answer and was denied`);
@@ -193,7 +193,7 @@ describe('--permissions deny', () => {
 
   it('denies every request without asking, ignoring the allow-list', async () => {
     expect(await ask(gw, 'deny', user('[[permission:Read]]'))).toBe('permission deny for Read');
-    await gw.waitForLog((l) => l.msg === 'permission answered by policy' && l.tool === 'Read' && l.verdict === 'deny', 5000);
+    await gw.waitForLog((l) => l.msg === 'permission answered by policy' && l.tool === 'Read' && l.verdict === 'deny', 60_000);
   });
 });
 

@@ -36,7 +36,7 @@ describe('reasoning channel in the gateway CLI', () => {
 
   it('heartbeats with the real Claude version and the BYO public key', async () => {
     const beat = await backend.waitForHeartbeats(1);
-    expect(beat.capabilities).toMatchObject({ claude_code_version: '2.1.330 (Claude Code)', byo: { paired: true } });
+    expect(beat.capabilities).toMatchObject({ claude_code_version: '2.1.330', byo: { paired: true } });
     expect(beat.host.live_sessions).toBe(0);
   });
 

@@ -106,7 +106,7 @@ async function abandonedStream(gw: TestGateway, chat: string, content: string): 
     signal: controller.signal,
   });
   expect(response.status).toBe(200);
-  await gw.waitForLog(isLine('turn delivered to Claude', chat), 20_000, mark);
+  await gw.waitForLog(isLine('turn delivered to Claude', chat), 60_000, mark);
   controller.abort();
   await gw.waitForLog((l) => l.msg === 'client disconnected mid-stream; the Claude turn continues' && l.session === keyOf(chat), 5000, mark);
 }
@@ -273,7 +273,7 @@ describe('the other policies: --history-bootstrap off, --system-prompt append, -
     const mark = gw.logs.length;
     const controller = new AbortController();
     const abandoned = postChatWithSignal(gw, chat, '[[slow:1000]] unseen', controller.signal).catch((e: unknown) => e);
-    await gw.waitForLog(isLine('turn delivered to Claude', chat), 5000, mark);
+    await gw.waitForLog(isLine('turn delivered to Claude', chat), 60_000, mark);
     controller.abort();
     expect(((await abandoned) as Error).name).toBe('AbortError');
     expect(await ask(gw, chat, 'after')).toBe(
@@ -383,7 +383,7 @@ describe('--max-sessions', () => {
       session: keyOf('lru-b'),
       for: keyOf('lru-c'),
     });
-    await waitForExit([bPid], 5000);
+    await waitForExit([bPid], 60_000);
     const health = await gw.healthz();
     expect(health.limits.maxSessions).toBe(2);
     expect(health.liveSessions).toBe(2);
@@ -397,8 +397,8 @@ describe('--max-sessions', () => {
   it('answers 429 (capacity, Retry-After) when every live session is busy', async () => {
     const mark = gw.logs.length;
     const busy = ['busy-1', 'busy-2'].map((chat) => ask(gw, chat, '[[slow:2000]] busy'));
-    await gw.waitForLog(isLine('turn delivered to Claude', 'busy-1'), 20_000, mark);
-    await gw.waitForLog(isLine('turn delivered to Claude', 'busy-2'), 20_000, mark);
+    await gw.waitForLog(isLine('turn delivered to Claude', 'busy-1'), 60_000, mark);
+    await gw.waitForLog(isLine('turn delivered to Claude', 'busy-2'), 60_000, mark);
     const err = await askError(gw, 'busy-3', 'no room');
     expect(err.status).toBe(429);
     expect(errorCode(err)).toBe('capacity');
@@ -418,7 +418,7 @@ describe('--max-sessions', () => {
     expect(live.map((s) => s.key).sort()).toEqual([keyOf('idle-1'), keyOf('idle-2')]);
     const answers = await Promise.all(['burst-1', 'burst-2'].map((chat) => ask(gw, chat, 'hi')));
     expect(answers).toEqual(['echo: hi', 'echo: hi']);
-    await waitForExit(live.map((s) => s.pid!), 5000);
+    await waitForExit(live.map((s) => s.pid!), 60_000);
     const health = await gw.healthz();
     expect(health.liveSessions).toBe(2);
     expect(health.sessions.filter((s) => s.pid !== undefined).map((s) => s.key).sort()).toEqual([keyOf('burst-1'), keyOf('burst-2')]);
@@ -441,8 +441,8 @@ describe('--idle-timeout-ms', () => {
     // A turn longer than the idle timeout is not idle time.
     expect(await ask(gw, chat, '[[slow:700]] remember figs')).toBe('echo: [[slow:700]] remember figs');
     const { pid } = await gw.waitForLog(isLine('Claude session ready', chat), 1000, mark);
-    await gw.waitForLog(isLine('reaping idle Claude process', chat), 5000, mark);
-    await waitForExit([pid as number], 5000);
+    await gw.waitForLog(isLine('reaping idle Claude process', chat), 60_000, mark);
+    await waitForExit([pid as number], 60_000);
     const health = await gw.healthz();
     expect(health.limits).toMatchObject({ idleTimeoutMs: 300, maxSessions: 16 });
     expect(health.liveSessions).toBe(0);
@@ -471,7 +471,7 @@ describe('--turn-timeout-ms', () => {
     const { pid, claudeSessionId } = await sessionInfo(gw, chat);
     const mark = gw.logs.length;
     const wedged = askError(gw, chat, '[[never]]');
-    await gw.waitForLog(isLine('turn delivered to Claude', chat), 5000, mark);
+    await gw.waitForLog(isLine('turn delivered to Claude', chat), 60_000, mark);
     const queued = ask(gw, chat, '[[history]]');
     await queuedBehind(gw, chat);
 
@@ -479,7 +479,7 @@ describe('--turn-timeout-ms', () => {
     expect(err.status).toBe(504);
     expect(errorCode(err)).toBe('turn_timeout');
     expect(await queued).toBe('history:\nremember kiwis\n[[never]]');
-    await waitForExit([pid!], 5000);
+    await waitForExit([pid!], 60_000);
     expect(await gw.waitForLog((l) => l.msg === 'stopping Claude process' && l.session === keyOf(chat), 1000, mark)).toMatchObject({
       reason: 'turn_timeout',
     });

@@ -134,7 +134,7 @@ describe('usage and client tools', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { choices: { message: { content: string; tool_calls?: unknown } }[] };
     expect(body.choices[0]!.message).toEqual({ role: 'assistant', content: 'echo: weather?' });
-    const line = await gw.waitForLog((l) => l.msg === 'client tools ignored: Claude Code uses its own tools', 5000, mark);
+    const line = await gw.waitForLog((l) => l.msg === 'client tools ignored: Claude Code uses its own tools', 60_000, mark);
     expect(line).toMatchObject({ level: 20, tools: 1 });
   });
 

@@ -69,7 +69,7 @@ describe('webchannel through the real gateway', () => {
   const text = (frame: Envelope) => openE2e(key, (frame.payload as { e2e: E2eBox }).e2e).content;
 
   it('logs a fresh code after the first was used', async () => {
-    const next = await gw.waitForLog((l) => codeOf(l.msg) !== undefined, 5000, firstCode.index + 1);
+    const next = await gw.waitForLog((l) => codeOf(l.msg) !== undefined, 60_000, firstCode.index + 1);
     expect(codeOf(next.msg)).not.toBe(firstCode.code);
   });
 

@@ -54,6 +54,12 @@ export interface StartOptions {
 
 const running = new Set<TestGateway>();
 
+/** The Authorization header a gateway started with `--api-key <key>` expects. */
+export function authHeader(args: string[] = []): Record<string, string> {
+  const i = args.indexOf('--api-key');
+  return i >= 0 && args[i + 1] ? { authorization: `Bearer ${args[i + 1]}` } : {};
+}
+
 export async function startTestGateway(options: StartOptions = {}): Promise<TestGateway> {
   const stateDir = options.stateDir ?? mkdtempSync(path.join(tmpdir(), 'synthesis-state-'));
   const args = [
@@ -101,7 +107,7 @@ export async function startTestGateway(options: StartOptions = {}): Promise<Test
   });
   child.stdout!.resume();
 
-  const waitForLog = (match: (l: LogLine) => boolean, timeoutMs = 20_000, from = 0) => {
+  const waitForLog = (match: (l: LogLine) => boolean, timeoutMs = 60_000, from = 0) => {
     const seen = logs.slice(from).find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise<LogLine>((resolve, reject) => {
@@ -116,7 +122,7 @@ export async function startTestGateway(options: StartOptions = {}): Promise<Test
 
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = await Promise.race([
-    waitForLog((l) => typeof l.httpUrl === 'string', options.readyTimeoutMs ?? 20_000),
+    waitForLog((l) => typeof l.httpUrl === 'string', options.readyTimeoutMs ?? 60_000),
     exited.then((code) => {
       throw new Error(`gateway exited with code ${code} before it was ready:\n${stderrTail}`);
     }),
@@ -137,7 +143,8 @@ export async function startTestGateway(options: StartOptions = {}): Promise<Test
         maxRetries: 0,
         ...(o.headers ? { defaultHeaders: o.headers } : {}),
       }),
-    healthz: async () => (await (await fetch(`${ready.httpUrl as string}/healthz`)).json()) as HealthReport,
+    // /healthz is behind --api-key like the OpenAI routes.
+    healthz: async () => (await (await fetch(`${ready.httpUrl as string}/healthz`, { headers: authHeader(options.args) })).json()) as HealthReport,
     stop: async (signal = 'SIGTERM') => {
       running.delete(gateway);
       const tree = descendants(child.pid!);

@@ -1,9 +1,12 @@
 /**
  * Property tests of the bridge protocol: parseFrame in both directions, and the gateway's bridge
- * server fed random frames over a real socket. Every frame ends as a parsed message or a typed
- * `error` frame; a bad frame after hello never costs the connection.
+ * server fed random frames over a real socket and random requests on its POST /turn-end. Every
+ * frame ends as a parsed message or a typed `error` frame (a bad frame after hello never costs
+ * the connection); every request as 204 or a typed error with a 4xx status.
  */
 import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +15,8 @@ import {
   BridgeErrorSchema,
   GatewayToPluginSchema,
   PluginToGatewaySchema,
+  TURN_END_PATH,
+  TurnEndSchema,
   bridgeError,
   parseFrame,
   type BridgeErrorCode,
@@ -28,13 +33,14 @@ const pluginFrame = fc.oneof(
     { type: fc.constant('hello'), openclaw_session: nonEmpty, claude_session: nonEmpty, pid: fc.integer({ min: 1 }), token: nonEmpty },
     { requiredKeys: ['type', 'openclaw_session', 'claude_session', 'pid'] },
   ),
-  fc.record({ type: fc.constant('turn_end'), openclaw_session: nonEmpty, token: nonEmpty }, { requiredKeys: ['type', 'openclaw_session'] }),
   fc.constant({ type: 'ready' }),
   fc.record({ type: fc.constant('reply'), content: fc.string(), final: fc.boolean() }, { requiredKeys: ['type', 'content'] }),
   fc.constant({ type: 'pong' }),
   fc.record({ type: fc.constant('error'), code: fc.constantFrom(...ERROR_CODES), message: fc.string() }),
   fc.record({ type: fc.constant('permission_request'), request_id: nonEmpty, tool_name: fc.string(), description: fc.string(), input_preview: fc.string() }),
 );
+
+const turnEnd = fc.record({ type: fc.constant('turn_end'), openclaw_session: nonEmpty, token: nonEmpty }, { requiredKeys: ['type', 'openclaw_session'] });
 
 const gatewayFrame = fc.oneof(
   fc.constant({ type: 'hello_ack' }),
@@ -87,12 +93,20 @@ describe('parseFrame', () => {
         expect(parseFrame(GatewayToPluginSchema, JSON.stringify(frame))).toEqual({ ok: true, value: frame });
       }),
     );
+    fc.assert(
+      fc.property(turnEnd, (frame) => {
+        expect(parseFrame(TurnEndSchema, JSON.stringify(frame))).toEqual({ ok: true, value: frame });
+        // turn_end is not a socket frame: it has its own HTTP endpoint.
+        expect(parseFrame(PluginToGatewaySchema, JSON.stringify(frame)).ok).toBe(false);
+      }),
+    );
   });
 
   it('never throws: anything else is a typed invalid_json / invalid_message error', () => {
     for (const [schema, frames] of [
       [PluginToGatewaySchema, pluginFrame],
       [GatewayToPluginSchema, gatewayFrame],
+      [TurnEndSchema, turnEnd],
     ] as const) {
       fc.assert(
         fc.property(rawFrame(frames as fc.Arbitrary<Record<string, unknown>>), (raw) => {
@@ -149,7 +163,10 @@ describe('bridge server under random frames', () => {
           hello.token === 'good'
             ? { onMessage: (message) => delivered.push(message), onClose: () => undefined }
             : bridgeError('unauthorized', 'wrong token'),
-        turnEnded: (message) => (message.token === 'good' ? undefined : bridgeError('unauthorized', 'wrong token')),
+        turnEnded: (message) => {
+          if (message.openclaw_session === 'nobody') return bridgeError('unknown_session', 'no such session');
+          return message.token === 'good' ? undefined : bridgeError('unauthorized', 'wrong token');
+        },
       },
     });
   });
@@ -157,12 +174,7 @@ describe('bridge server under random frames', () => {
 
   it('after hello: each bad frame earns one error, each good one reaches the session, the connection stays', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(rawFrame(pluginFrame), { maxLength: 15 }), async (frames) => {
-        // turn_end belongs on a connection of its own and closes this one; that rule has its own test.
-        const sent = frames.filter((raw) => {
-          const parsed = parseFrame(PluginToGatewaySchema, raw);
-          return !(parsed.ok && parsed.value.type === 'turn_end');
-        });
+      fc.asyncProperty(fc.array(rawFrame(fc.oneof(pluginFrame, turnEnd)), { maxLength: 15 }), async (sent) => {
         const expectedErrors = sent.filter((raw) => {
           const parsed = parseFrame(PluginToGatewaySchema, raw);
           return !parsed.ok || parsed.value.type === 'hello';
@@ -196,22 +208,18 @@ describe('bridge server under random frames', () => {
     );
   });
 
-  it('before hello: every frame but a pong is answered with an error or a refusal, never anything else', async () => {
+  it('before hello: every frame but a pong is answered with an error, a refused hello also with close 1008', async () => {
     await fc.assert(
-      fc.asyncProperty(rawFrame(pluginFrame), async (raw) => {
+      fc.asyncProperty(rawFrame(fc.oneof(pluginFrame, turnEnd)), async (raw) => {
         const client = await connect(bridge.url);
         client.ws.send(raw);
         const parsed = parseFrame(PluginToGatewaySchema, raw);
-        const accepted = parsed.ok && (parsed.value.type === 'hello' || parsed.value.type === 'turn_end') && parsed.value.token === 'good';
-        const refused = parsed.ok && (parsed.value.type === 'hello' || parsed.value.type === 'turn_end') && !accepted;
-        if (accepted && parsed.value.type === 'hello') {
+        const hello = parsed.ok && parsed.value.type === 'hello' ? parsed.value : undefined;
+        if (hello?.token === 'good') {
           await client.until(1, 'hello_ack');
           expect(client.received).toEqual([{ type: 'hello_ack' }]);
           client.ws.close();
-        } else if (accepted) {
-          // An accepted turn_end is answered by closing.
-          expect(await client.closed).toBe(1000);
-        } else if (refused) {
+        } else if (hello) {
           await client.until(1, 'an error');
           expectTypedError(client.received[0]);
           expect(await client.closed).toBe(1008);
@@ -229,5 +237,57 @@ describe('bridge server under random frames', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  /** One raw HTTP request to the bridge port; resolves with status and parsed JSON body (if any). */
+  function request(method: string, path: string, body: string, headers: Record<string, string> = {}) {
+    const { port } = new URL(bridge.url);
+    return new Promise<{ status: number; json: unknown }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method, path, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  it('answers every POST /turn-end with 204 or a typed error and a 4xx status', async () => {
+    const body = fc.oneof(
+      fc.record({ type: fc.constant('turn_end'), openclaw_session: fc.constantFrom('s', 'nobody'), token: fc.constantFrom('good', 'bad') }).map((f) => JSON.stringify(f)),
+      rawFrame(fc.oneof(turnEnd, pluginFrame)),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, fc.constantFrom(TURN_END_PATH, '/', '/turn-end/x', '/bridge'), fc.constantFrom('POST', 'GET', 'PUT'), async (raw, path, method) => {
+        const { status, json } = await request(method, path, method === 'GET' ? '' : raw);
+        const parsed = parseFrame(TurnEndSchema, raw);
+        if (path === TURN_END_PATH && method === 'POST' && parsed.ok && parsed.value.token === 'good' && parsed.value.openclaw_session !== 'nobody') {
+          expect(status).toBe(204);
+          return;
+        }
+        expect(status).toBeGreaterThanOrEqual(400);
+        expect(status).toBeLessThan(500);
+        expectTypedError(json);
+      }),
+      { numRuns: 200 },
+    );
+    const browser = await request('POST', TURN_END_PATH, JSON.stringify({ type: 'turn_end', openclaw_session: 's', token: 'good' }), { origin: 'http://evil.example' });
+    expect(browser.status).toBe(403);
+  });
+
+  it('survives turn-end requests that stop mid-body or overflow the body limit', async () => {
+    const { port } = new URL(bridge.url);
+    for (const bytes of [10, 70 * 1024]) {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(`POST ${TURN_END_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${bytes + 100}\r\n\r\n`);
+      socket.write('x'.repeat(bytes));
+      socket.destroy();
+      await once(socket, 'close');
+    }
+    // Still serving: the aborted bodies cost nothing but their own requests.
+    const ok = await request('POST', TURN_END_PATH, JSON.stringify({ type: 'turn_end', openclaw_session: 's', token: 'good' }));
+    expect(ok.status).toBe(204);
   });
 });

@@ -16,7 +16,7 @@ import {
   type PermissionRequest,
   type PermissionVerdict,
 } from '@synthesis-agent/protocol/bridge';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Logger } from './logger.js';
 
 export const SERVER_NAME = 'synthesis';

@@ -2,7 +2,7 @@
  * The plugin's whole configuration comes from env vars the gateway sets when it writes Claude
  * Code's --mcp-config, so this is the one place that decides whether a launch is usable.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const required = (name: string) =>
   z.string({ error: `${name} is required` }).trim().min(1, { error: `${name} is required` });

@@ -14,7 +14,8 @@ import { request } from 'node:http';
 import { TURN_END_PATH } from '@synthesis-agent/protocol/constants';
 import type { TurnEnd } from '@synthesis-agent/protocol/bridge';
 
-const GIVE_UP_MS = 3000;
+// Claude kills a Stop hook after the 10 s timeout the gateway sets; a busy gateway may be slow to answer.
+const GIVE_UP_MS = 8000;
 
 function finish(reason?: string): never {
   if (reason) process.stderr.write(`synthesis turn-end hook: ${reason}\n`);

@@ -67,7 +67,14 @@ export interface BridgeServer {
 
 export async function startBridgeServer(options: BridgeServerOptions): Promise<BridgeServer> {
   const { logger } = options;
-  const server = createServer((req, res) => void serveTurnEnd(req, res, options.routes));
+  const server = createServer((req, res) => {
+    // A client that goes away mid-body rejects the body read (ECONNRESET "aborted"); unhandled,
+    // that rejection would end the gateway process and orphan every Claude it runs.
+    serveTurnEnd(req, res, options.routes).catch((err: Error) => {
+      logger.debug({ err: err.message }, 'turn-end request failed');
+      res.destroy();
+    });
+  });
   const wss = new WebSocketServer({
     server,
     path: '/bridge',

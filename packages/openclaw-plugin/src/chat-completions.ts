@@ -67,7 +67,7 @@ export function chatCompletionsHandler(options: ChatCompletionsOptions) {
     }
 
     // Refusals known now get their real status (429 + Retry-After), not an error event in a 200.
-    const refused = options.core.admissionError?.(turn.sessionKey);
+    const refused = options.core.admissionError?.(turn);
     if (refused) return turnErrorResponse(c, refused, log);
 
     return streamSSE(c, async (stream) => {

@@ -13,7 +13,9 @@ export const CHANNEL_SERVER_NAME = 'synthesis';
 export const REPLY_TOOL = `mcp__${CHANNEL_SERVER_NAME}__reply`;
 
 const require = createRequire(import.meta.url);
-const pluginEntry = require.resolve('@synthesis-agent/claude-plugin');
+// The bundled build of the plugin: it starts once per Claude process, and loading one file instead
+// of ~290 modules is most of its start-up time (docs/performance.md).
+const pluginEntry = require.resolve('@synthesis-agent/claude-plugin/bundle');
 const turnEndHook = require.resolve('@synthesis-agent/claude-plugin/turn-end-hook');
 
 /**

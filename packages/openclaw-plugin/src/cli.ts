@@ -6,7 +6,6 @@
 import { ConfigError, helpText, loadConfig, redactConfig } from './config.js';
 import { runDoctor } from './doctor.js';
 import { startGateway } from './gateway.js';
-import { checkBindHost } from './http-guards.js';
 import { createLogger } from './logger.js';
 
 const USAGE = `Usage: synthesis-agent [command] [options]
@@ -50,13 +49,7 @@ async function main(argv: string[]): Promise<number> {
     return results.every((r) => r.ok) ? 0 : 1;
   }
 
-  const bind = checkBindHost(config.host, config.apiKey);
-  if (!bind.ok) {
-    process.stderr.write(`synthesis-agent: ${bind.error}\n`);
-    return 2;
-  }
   const logger = createLogger(config);
-  if (bind.warning) logger.warn({ host: config.host }, bind.warning);
   // Listening before the gateway starts: a supervisor may signal as soon as it sees the ready
   // line, and a signal without a listener would kill the process without stopping its Claudes.
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
@@ -69,8 +62,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     // Settings that only turn out wrong at start (a port in use, a bad key) are still the user's to fix.
     if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      process.stderr.write(`synthesis-agent: ${(err as Error).message}
-`);
+      process.stderr.write(`synthesis-agent: ${(err as Error).message}\n`);
       return 2;
     }
     throw err;

@@ -9,6 +9,7 @@ import { serve } from '@hono/node-server';
 import { startBridgeServer } from './bridge-server.js';
 import { ConfigError, type GatewayConfig } from './config.js';
 import { createHttpApp } from './http-app.js';
+import { checkBindHost } from './http-guards.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { checkClaudeVersion } from './claude-version.js';
@@ -41,6 +42,10 @@ export { VERSION } from './version.js';
 
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger(config);
+  // The CLI and the OpenClaw service both come through here, so both get the bind rule.
+  const bind = checkBindHost(config.host, config.apiKey);
+  if (!bind.ok) throw new ConfigError(bind.error);
+  if (bind.warning) logger.warn({ host: config.host }, bind.warning);
   // Fail once, clearly, at start rather than in every session: missing, broken or pre-channels CLI.
   const claudeVersion = await checkClaudeVersion(config.claudeCommand, options.env).then(
     (found) => found.version,

@@ -23,7 +23,8 @@ export function createHttpApp(options: HttpAppOptions): Hono {
   const startedAt = Date.now();
 
   app.use('*', hostGuard(options.allowedHosts, options.bindHost));
-  app.use('/v1/*', apiKeyGuard(options.apiKey));
+  // /healthz and /metrics name sessions, workspaces and pids: as private as the chat routes.
+  for (const path of ['/v1/*', '/healthz', '/metrics']) app.use(path, apiKeyGuard(options.apiKey));
 
   app.post(
     '/v1/chat/completions',

@@ -40,8 +40,8 @@ export function checkBindHost(host: string, apiKey: string | undefined): BindChe
   return {
     ok: true,
     warning:
-      `listening on non-loopback address ${host}: the OpenAI routes require the API key, but /healthz and ` +
-      '/metrics do not; clients must use a Host name given with --allowed-host (DNS-rebinding guard)',
+      `listening on non-loopback address ${host}: the OpenAI routes, /healthz and /metrics require the API key; ` +
+      'clients must use a Host name given with --allowed-host (DNS-rebinding guard)',
   };
 }
 

@@ -99,6 +99,11 @@ export class ClaudeProcess {
     this.reported.clear();
   }
 
+  /** Whether the terminal shows a screen of this kind right now. */
+  showing(kind: ScreenKind): boolean {
+    return this.alive && classifyScreen(this.screen.text(), { only: new Set([kind]) }) !== undefined;
+  }
+
   lastScreenLines(n = 12): string {
     if (this.finalScreen !== undefined) return this.finalScreen.split('\n').slice(-n).join('\n');
     return this.screen.lastLines(n);

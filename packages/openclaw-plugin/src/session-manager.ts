@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { bridgeError, type BridgeError, type Hello, type TurnEnd } from '@synthesis-agent/protocol';
+import { MAX_BRIDGE_FRAME_BYTES, bridgeError, type BridgeError, type Hello, type TurnEnd } from '@synthesis-agent/protocol';
 import type { BridgeHandler, BridgePeer, BridgeRoutes } from './bridge-server.js';
 import type { LaunchSettings } from './claude-launch.js';
 import type { Logger } from './logger.js';
@@ -43,6 +43,8 @@ export class SessionManager implements SessionCore, BridgeRoutes {
 
   runTurn(request: TurnRequest): Promise<TurnResult> {
     if (this.closing) return Promise.reject(new TurnError('shutting_down', 'the gateway is shutting down'));
+    const tooLarge = oversizeError(request.content);
+    if (tooLarge) return Promise.reject(tooLarge);
     let session: Session;
     try {
       session = this.sessionFor(request);
@@ -64,8 +66,10 @@ export class SessionManager implements SessionCore, BridgeRoutes {
    * can answer with a real status before it commits to a 200 and an event stream. Checked again
    * when the turn runs; a race between the two ends as an error event instead.
    */
-  admissionError(sessionKey: string): TurnError | undefined {
-    const session = this.byKey.get(sessionKey);
+  admissionError(request: Pick<TurnRequest, 'sessionKey' | 'content'>): TurnError | undefined {
+    const tooLarge = oversizeError(request.content);
+    if (tooLarge) return tooLarge;
+    const session = this.byKey.get(request.sessionKey);
     if (session?.hasProcess) return session.queueFullError();
     const live = [...this.byKey.values()].filter((s) => s.hasProcess && !s.isStopping);
     if (live.length < this.options.config.maxSessions || live.some((s) => s.isIdle)) return undefined;
@@ -199,4 +203,17 @@ function assertWorkspace(dir: string): void {
     // reported below
   }
   if (!isDir) throw new TurnError('bad_request', `workspace ${dir} is not an existing directory`);
+}
+
+/**
+ * A turn travels to Claude as one bridge frame (at most MAX_BRIDGE_FRAME_BYTES); room is kept for
+ * the frame's envelope, JSON escaping and a history bootstrap. Refusing here gives the caller a
+ * 413 instead of a dropped connection and a restarted Claude.
+ */
+export const MAX_TURN_BYTES = MAX_BRIDGE_FRAME_BYTES / 2;
+
+function oversizeError(content: string): TurnError | undefined {
+  const bytes = Buffer.byteLength(content);
+  if (bytes <= MAX_TURN_BYTES) return undefined;
+  return new TurnError('too_large', `the message is ${bytes} bytes; a turn may carry at most ${MAX_TURN_BYTES} bytes`);
 }

@@ -39,6 +39,11 @@ const EXIT_AFTER_DROP_MS = 1000;
  * reported, the wait is bounded by --turn-timeout-ms instead.
  */
 const UNCONFIRMED_SETTLE_MS = 5000;
+/**
+ * Once a process's hook has reported, a missing turn end after a final reply means Claude is
+ * still working (or the hook's report was lost): after this long, restart rather than wait on.
+ */
+const CONFIRMED_SETTLE_MS = 60_000;
 /** Interval of the "still starting" progress line while a Claude session starts. */
 const START_PROGRESS_MS = 3000;
 /** How long a terminal permission prompt may wait for its relayed request before it is a stall. */
@@ -314,7 +319,7 @@ export class Session {
   private async waitSettled(job: Job): Promise<void> {
     const settling = this.settling;
     if (!settling) return;
-    const ms = this.hookSeen ? this.deps.config.turnTimeoutMs : UNCONFIRMED_SETTLE_MS;
+    const ms = this.hookSeen ? Math.min(this.deps.config.turnTimeoutMs, CONFIRMED_SETTLE_MS) : UNCONFIRMED_SETTLE_MS;
     try {
       await withTimeout(settling.promise, ms, () => new Error('settle timeout'));
     } catch {
@@ -346,6 +351,8 @@ export class Session {
     if (active && !active.final.settled) {
       // Claude finished without a final reply; say so now rather than at --turn-timeout-ms.
       if (active.chunks.length > 0) active.final.resolve('');
+      // Without its channel Claude could not reply at all: that is the cause worth naming.
+      else if (!this.peer) active.final.reject(new TurnError('bridge_disconnected', 'the Claude channel connection dropped during the turn'));
       else active.final.reject(new TurnError('no_reply', 'Claude ended its turn without sending a reply'));
     }
     return undefined;
@@ -457,10 +464,13 @@ export class Session {
     };
     if (match.kind !== 'permission_prompt') return fail();
     // With the channel permission relay on, Claude shows its terminal prompt AND relays the
-    // request; give the relayed request a moment to arrive before calling the prompt a stall.
+    // request, and the prompt stays up until the verdict is processed (it may even be seen only
+    // after the user answered). It is a stall only if it is still there after a grace period
+    // with no relayed request arriving or waiting.
     const relayedBefore = active.permissionRequests;
     setTimeout(() => {
-      if (active.permissionRequests === relayedBefore && this.permissions.size === 0) fail();
+      const relayed = active.permissionRequests !== relayedBefore || this.permissions.size > 0;
+      if (!relayed && proc.showing('permission_prompt')) fail();
     }, PERMISSION_RELAY_GRACE_MS).unref();
   }
 

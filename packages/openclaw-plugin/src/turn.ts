@@ -14,6 +14,7 @@ export type TurnErrorCode =
   | 'bridge_disconnected' // plugin's WebSocket dropped during the turn
   | 'turn_timeout' // no final reply within --turn-timeout-ms
   | 'no_reply' // Claude ended its turn without using the reply tool
+  | 'too_large' // the message cannot fit one bridge frame
   | 'shutting_down' // gateway is stopping
   | 'bad_request'; // the request itself cannot become a turn (bad workspace, …)
 
@@ -26,6 +27,7 @@ const STATUS: Record<TurnErrorCode, number> = {
   bridge_disconnected: 502,
   turn_timeout: 504,
   no_reply: 502,
+  too_large: 413,
   shutting_down: 503,
   bad_request: 400,
 };
@@ -102,6 +104,6 @@ export interface SessionInfo {
 export interface SessionCore {
   runTurn(request: TurnRequest): Promise<TurnResult>;
   /** The error a turn for this session would be refused with right now (429s), if any. */
-  admissionError?(sessionKey: string): TurnError | undefined;
+  admissionError?(request: Pick<TurnRequest, 'sessionKey' | 'content'>): TurnError | undefined;
   sessions(): SessionInfo[];
 }

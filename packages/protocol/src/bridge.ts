@@ -3,7 +3,7 @@
  * process. Every message shape is defined here once; both sides parse with these schemas, so a
  * frame that one side can send is exactly a frame the other side accepts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export { MAX_BRIDGE_FRAME_BYTES, TURN_END_PATH } from './constants.js';
 
