@@ -3,6 +3,8 @@
  * pseudo-terminal, as the gateway runs it) spawns the built plugin from an --mcp-config.
  * Needs `npx tsc -b packages/claude-plugin test/fixtures` first.
  */
+import { EventEmitter } from 'node:events';
+import { waitUntil } from '../fixtures/wait.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,32 +29,16 @@ const FAKE_CLAUDE_MAIN = join(ROOT, 'test/fixtures/dist/fake-claude/main.js');
 const WAIT_MS = 10_000;
 
 /** Resolves when `check` returns a value, rejects after `timeoutMs`; `check` runs on every event. */
+/** State changes that tests wait on: `notify` after each change, `until` resolves on the first match. */
 class Waiters {
-  private readonly pending = new Set<() => void>();
+  private readonly changes = new EventEmitter().setMaxListeners(0);
 
   notify(): void {
-    for (const poll of [...this.pending]) poll();
+    this.changes.emit('change');
   }
 
   until<T>(what: string, check: () => T | undefined, timeoutMs = WAIT_MS): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const poll = () => {
-        const value = check();
-        if (value === undefined) return;
-        finish();
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      const finish = () => {
-        clearTimeout(timer);
-        this.pending.delete(poll);
-      };
-      this.pending.add(poll);
-      poll();
-    });
+    return waitUntil(this.changes, 'change', check, what, timeoutMs);
   }
 }
 

@@ -256,8 +256,9 @@ describe.skipIf(!registry.ok)(`packed tarballs installed into a fresh project${S
       const dir = installed(w);
       const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
       const declared = new Set(Object.keys(manifest.dependencies ?? {}));
-      // dist/ui is a browser bundle and *bundle.js inline their dependencies: neither imports at run time.
-      const files = jsFiles(path.join(dir, 'dist'), (rel) => rel === 'ui' || /bundle\.js$/.test(rel));
+      // dist/ui is a browser bundle and the plugin bundle (bundle.js + bundle-chunks/) inlines its
+      // dependencies: neither imports packages at run time.
+      const files = jsFiles(path.join(dir, 'dist'), (rel) => rel === 'ui' || rel === 'bundle-chunks' || /bundle\.js$/.test(rel));
       expect(files.length).toBeGreaterThan(0);
       const missing = new Set<string>();
       for (const file of files) {
@@ -339,7 +340,8 @@ void [start, delay, hello, loadConfig, parseFrame, PluginToGatewaySchema, Envelo
 
   it('serves a chat completion through the installed gateway and the installed claude-plugin, and the UI at /', async () => {
     const stateDir = path.join(work, 'state');
-    const pluginMain = realpathSync(path.join(installed('claude-plugin'), 'dist/main.js'));
+    // The gateway launches the plugin's self-contained bundle (faster start, docs/performance.md).
+    const pluginMain = realpathSync(path.join(installed('claude-plugin'), 'dist/bundle.js'));
     const turnEndHook = realpathSync(path.join(installed('claude-plugin'), 'dist/turn-end-hook.js'));
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SYNTHESIS_')));
     const child: ChildProcess = spawn(
@@ -407,7 +409,7 @@ void [start, delay, hello, loadConfig, parseFrame, PluginToGatewaySchema, Envelo
     expect(realpathSync(server.args[0]!)).toBe(pluginMain);
     expect(server.args[0]).not.toContain(path.join(ROOT, 'packages'));
 
-    // And the processes agree: the running plugin is the installed dist/main.js, and the Claude
+    // And the processes agree: the running plugin is the installed dist/bundle.js, and the Claude
     // it serves got the installed Stop hook.
     const commands = descendants(pid).map(cmdline);
     expect(commands.some((argv) => argv.includes(pluginMain) || argv.some((a) => a === server.args[0]))).toBe(true);
@@ -478,7 +480,7 @@ void [start, delay, hello, loadConfig, parseFrame, PluginToGatewaySchema, Envelo
           SYNTHESIS_CLAUDE_SESSION: 'packaging-claude',
         };
         const mcp = await exec(claude, ['--plugin-dir', pluginDir, 'mcp', 'list'], { cwd: project, env, timeout: 60_000 });
-        expect(mcp.stdout).toMatch(new RegExp(`plugin:${CLAUDE_PLUGIN_NAME}:synthesis: node \\S+/dist/main\\.js - ✔ Connected`));
+        expect(mcp.stdout).toMatch(new RegExp(`plugin:${CLAUDE_PLUGIN_NAME}:synthesis: node \\S+/dist/bundle\\.js - ✔ Connected`));
       } finally {
         for (const client of bridge.clients) client.terminate();
         await new Promise((resolve) => bridge.close(resolve));
