@@ -12,7 +12,7 @@ import { seedClaudeHome, type ClaudeHome } from '../helpers/claude-home.js';
 import { startTestGateway, stopAllGateways, type TestGateway } from '../helpers/gateway.js';
 import { waitForExit } from '../helpers/processes.js';
 import { realClaudeBinary } from '../helpers/real-claude.js';
-import { postChat, readSse } from '../helpers/sse.js';
+import { postChat, readSse, user } from '../helpers/sse.js';
 
 const API_KEY = 'sk-ant-api03-synthesis-test-key-0123456789abcdefghij';
 
@@ -21,10 +21,6 @@ let release: () => void = () => undefined;
 let held = Promise.resolve();
 /** Resolved when the fake model starts answering a held message. */
 let holding: () => void = () => undefined;
-
-function user(content: string) {
-  return [{ role: 'user' as const, content }];
-}
 
 /** Every text the model was shown in one Messages API request. */
 function requestText(body: unknown): string {

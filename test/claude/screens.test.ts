@@ -12,13 +12,10 @@ import { startFakeAnthropic, type FakeAnthropic } from '../fixtures/dist/fake-an
 import { seedClaudeHome, type ClaudeHome, type SeedClaudeHomeOptions } from '../helpers/claude-home.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { realClaudeBinary } from '../helpers/real-claude.js';
+import { user } from '../helpers/sse.js';
 
 const API_KEY = 'sk-ant-api03-synthesis-screens-key-0123456789abcdefghij';
 type ApiError = InstanceType<typeof OpenAI.APIError>;
-
-function user(content: string) {
-  return [{ role: 'user' as const, content }];
-}
 
 describe('real Claude Code start-up screens', () => {
   let fake: FakeAnthropic;

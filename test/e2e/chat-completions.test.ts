@@ -6,13 +6,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import OpenAI from 'openai';
 import { startTestGateway, stopAllGateways, type TestGateway } from '../helpers/gateway.js';
 import { isAlive, waitForExit } from '../helpers/processes.js';
-import { readSse, postChat } from '../helpers/sse.js';
+import { readSse, postChat, user } from '../helpers/sse.js';
 
 afterAll(stopAllGateways);
-
-function user(content: string) {
-  return [{ role: 'user' as const, content }];
-}
 
 describe('chat completions through the whole bridge', () => {
   let gw: TestGateway;

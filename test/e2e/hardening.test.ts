@@ -12,14 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { TURN_END_PATH } from '@synthesis-agent/protocol';
 import { CLI, FAKE_CLAUDE, ROOT, startTestGateway, stopAllGateways, type TestGateway } from '../helpers/gateway.js';
-import { postChat, readSse } from '../helpers/sse.js';
+import { postChat, readSse, user } from '../helpers/sse.js';
 
 afterAll(stopAllGateways);
 
 const API_KEY = 'hardening-test-key';
 const AUTH = { authorization: `Bearer ${API_KEY}` };
-const user = (content: string) => [{ role: 'user' as const, content }];
-
 /** GET with a Host header of our choosing (fetch does not let a caller set Host). */
 function getWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

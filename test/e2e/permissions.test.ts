@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, stopAllGateways, type TestGateway } from '../helpers/gateway.js';
 import { waitForExit } from '../helpers/processes.js';
-import { postChat, readSse } from '../helpers/sse.js';
+import { postChat, readSse, user } from '../helpers/sse.js';
 
 afterAll(stopAllGateways);
 
@@ -48,8 +48,6 @@ function answering(first: string, question: string, answer: string): Message[] {
     { role: 'user', content: OPENCLAW_CONTEXT },
   ];
 }
-
-const user = (content: string): Message[] => [{ role: 'user', content }];
 
 describe('--permissions relay (default)', () => {
   let gw: TestGateway;

@@ -10,12 +10,9 @@ import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitForExit } from '../helpers/processes.js';
+import { user } from '../helpers/sse.js';
 
 type ApiError = InstanceType<typeof OpenAI.APIError>;
-
-function user(content: string) {
-  return [{ role: 'user' as const, content }];
-}
 
 describe('screens that need a person', () => {
   let gw: TestGateway | undefined;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, stopAllGateways, type TestGateway } from '../helpers/gateway.js';
-import { postChat, readSse } from '../helpers/sse.js';
+import { postChat, readSse, user } from '../helpers/sse.js';
 
 afterAll(stopAllGateways);
 
@@ -14,8 +14,6 @@ interface Chunk {
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number; estimated?: boolean };
   error?: { code: string };
 }
-
-const user = (content: string) => [{ role: 'user', content }];
 
 async function stream(gw: TestGateway, body: Record<string, unknown>): Promise<Chunk[]> {
   const events = await readSse(await postChat(gw.httpUrl, { model: 'm', stream: true, ...body }));

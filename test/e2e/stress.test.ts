@@ -13,13 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_BRIDGE_FRAME_BYTES, TURN_END_PATH } from '@synthesis-agent/protocol';
 import { startTestGateway, stopAllGateways, type TestGateway } from '../helpers/gateway.js';
-import { postChat, readSse } from '../helpers/sse.js';
+import { postChat, readSse, user } from '../helpers/sse.js';
 
 afterAll(stopAllGateways);
 
 const MIB = 1024 * 1024;
-const user = (content: string) => [{ role: 'user' as const, content }];
-
 function rssBytes(pid: number): number {
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 }

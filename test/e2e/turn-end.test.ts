@@ -6,10 +6,7 @@ import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-
-function user(content: string) {
-  return [{ role: 'user' as const, content }];
-}
+import { user } from '../helpers/sse.js';
 
 describe('turn end reported by the Stop hook', () => {
   let gw: TestGateway;

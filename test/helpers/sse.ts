@@ -1,6 +1,11 @@
 /** Raw HTTP + SSE access for tests that assert on bytes the openai client hides ([DONE], heartbeats). */
 import { createParser } from 'eventsource-parser';
 
+/** A chat's messages: one user message. */
+export function user(content: string) {
+  return [{ role: 'user' as const, content }];
+}
+
 export function postChat(baseUrl: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${baseUrl}/v1/chat/completions`, {
     method: 'POST',
