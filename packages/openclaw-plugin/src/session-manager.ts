@@ -13,7 +13,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { Session, type SessionConfig } from './session.js';
 import type { PersistedSession, StateStore } from './state-store.js';
-import { TurnError, type SessionCore, type SessionInfo, type TurnRequest, type TurnResult } from './turn.js';
+import { TurnError, shuttingDown, type SessionCore, type SessionInfo, type TurnRequest, type TurnResult } from './turn.js';
 
 const SAVE_DELAY_MS = 50;
 
@@ -42,7 +42,7 @@ export class SessionManager implements SessionCore, BridgeRoutes {
   }
 
   runTurn(request: TurnRequest): Promise<TurnResult> {
-    if (this.closing) return Promise.reject(new TurnError('shutting_down', 'the gateway is shutting down'));
+    if (this.closing) return Promise.reject(shuttingDown());
     const tooLarge = oversizeError(request.content);
     if (tooLarge) return Promise.reject(tooLarge);
     let session: Session;

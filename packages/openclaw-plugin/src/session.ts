@@ -27,7 +27,7 @@ import type { ScreenMatch } from './claude-screens.js';
 import { ClaudeProcess } from './process-manager.js';
 import { safeEqual } from './safe-equal.js';
 import type { PersistedSession } from './state-store.js';
-import { TurnError, type SessionInfo, type SessionState, type TurnRequest, type TurnResult } from './turn.js';
+import { TurnError, bridgeDropped, shuttingDown, type SessionInfo, type SessionState, type TurnRequest, type TurnResult } from './turn.js';
 
 /** How long a plugin that dropped while idle gets to reconnect before its Claude is restarted. */
 const RECONNECT_GRACE_MS = 3000;
@@ -183,7 +183,7 @@ export class Session {
   }
 
   runTurn(request: TurnRequest): Promise<TurnResult> {
-    if (this.closed) return Promise.reject(new TurnError('shutting_down', 'the gateway is shutting down'));
+    if (this.closed) return Promise.reject(shuttingDown());
     const answer = this.permissionAnswer(request);
     if (answer) return this.answerPermissionMessage(answer.requestId, answer.behavior, request);
     const waiting = this.active && !this.active.job ? this.permissions.first() : undefined;
@@ -311,7 +311,7 @@ export class Session {
    * to prove a session can start and reach the bridge.
    */
   async warmUp(): Promise<void> {
-    if (this.closed) throw new TurnError('shutting_down', 'the gateway is shutting down');
+    if (this.closed) throw shuttingDown();
     await this.ensureReady(this.log);
   }
 
@@ -352,7 +352,7 @@ export class Session {
       // Claude finished without a final reply; say so now rather than at --turn-timeout-ms.
       if (active.chunks.length > 0) active.final.resolve('');
       // Without its channel Claude could not reply at all: that is the cause worth naming.
-      else if (!this.peer) active.final.reject(new TurnError('bridge_disconnected', 'the Claude channel connection dropped during the turn'));
+      else if (!this.peer) active.final.reject(bridgeDropped());
       else active.final.reject(new TurnError('no_reply', 'Claude ended its turn without sending a reply'));
     }
     return undefined;
@@ -570,7 +570,7 @@ export class Session {
     const proc = this.proc;
     if (proc) await Promise.race([proc.exited, new Promise((r) => setTimeout(r, EXIT_AFTER_DROP_MS))]);
     if (active.final.settled) return;
-    active.final.reject(new TurnError('bridge_disconnected', 'the Claude channel connection dropped during the turn'));
+    active.final.reject(bridgeDropped());
     // The abandoned Claude turn may still answer later; restarting guarantees that answer can
     // never be taken for the next turn's. Resume keeps the conversation.
     await this.restart('bridge_drop');

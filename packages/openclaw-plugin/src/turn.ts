@@ -32,6 +32,16 @@ const STATUS: Record<TurnErrorCode, number> = {
   bad_request: 400,
 };
 
+/** The refusal every turn gets once the gateway is stopping. */
+export function shuttingDown(): TurnError {
+  return new TurnError('shutting_down', 'the gateway is shutting down');
+}
+
+/** The plugin's bridge connection dropped while Claude was working on the turn. */
+export function bridgeDropped(): TurnError {
+  return new TurnError('bridge_disconnected', 'the Claude channel connection dropped during the turn');
+}
+
 export class TurnError extends Error {
   override name = 'TurnError';
   readonly status: number;
