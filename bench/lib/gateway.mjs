@@ -1,6 +1,6 @@
 /** Runs the real gateway CLI (compiled JS) as a child process for benches. */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { descendants, reap } from './proc.mjs';
@@ -9,6 +9,14 @@ import { ROOT } from './ts-helpers.mjs';
 export { ROOT };
 export const CLI = path.join(ROOT, 'packages/openclaw-plugin/dist/cli.js');
 export const FAKE_CLAUDE = path.join(ROOT, 'test/fixtures/bin/fake-claude');
+
+/** The Node flags `npm start` runs the gateway with (V8 sizing, docs/performance.md): benches measure that. */
+const START_NODE_FLAGS = (() => {
+  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const match = /\bnode((?: --\S+)*) packages\/openclaw-plugin\/dist\/cli\.js/.exec(scripts.start);
+  if (!match) throw new Error('package.json "start" no longer runs node … packages/openclaw-plugin/dist/cli.js');
+  return match[1].trim().split(' ').filter(Boolean);
+})();
 
 /**
  * Starts the gateway with `args` on free ports and a temp state dir; resolves once it logged its
@@ -20,7 +28,7 @@ export async function startGateway({ args = [], env, claudeCommand = FAKE_CLAUDE
   const stateDir = mkdtempSync(path.join(tmpdir(), 'synthesis-bench-'));
   const child = spawn(
     process.execPath,
-    [CLI, '--port', '0', '--bridge-port', '0', '--state-dir', stateDir, '--claude-command', claudeCommand, '--log-level', 'info', ...args],
+    [...START_NODE_FLAGS, CLI, '--port', '0', '--bridge-port', '0', '--state-dir', stateDir, '--claude-command', claudeCommand, '--log-level', 'info', ...args],
     {
       cwd: ROOT,
       env: env ?? { ...process.env, CLAUDE_CONFIG_DIR: path.join(stateDir, 'claude-config') },

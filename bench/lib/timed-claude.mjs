@@ -48,8 +48,12 @@ print(DEV_CHANNELS_DIALOG(`server:${name}`));
 readKeys((keys) => {
   if (client || !/[\r\n1]/.test(keys)) return;
   client = new Client({ name: 'claude-code', version: '2.1.330' }, { capabilities: {} });
+  // Arrival is stamped where the transport hands a message to the MCP client, before the client
+  // validates and dispatches it: what comes after is this stand-in's own work, not the bridge's.
+  const arrivals = new Map();
   client.setNotificationHandler(ChannelNotification, async ({ params }) => {
-    const inbound = process.hrtime.bigint();
+    const inbound = arrivals.get(params.content);
+    arrivals.delete(params.content);
     const reply = process.hrtime.bigint();
     await client.callTool({ name: 'reply', arguments: { text: `echo: ${params.content}`, final: true } });
     report({ ev: 'turn', content: params.content, inbound: String(inbound), reply: String(reply) });
@@ -59,6 +63,13 @@ readKeys((keys) => {
   const transport = new StdioClientTransport({ command: server.command, args: server.args ?? [], env: { ...process.env, ...server.env }, stderr: 'ignore' });
   void client
     .connect(transport)
+    .then(() => {
+      const deliver = transport.onmessage;
+      transport.onmessage = (message, extra) => {
+        if (message.method === 'notifications/claude/channel') arrivals.set(message.params.content, process.hrtime.bigint());
+        deliver?.(message, extra);
+      };
+    })
     .then(() => client.listTools())
     .then(() => print(`channel server:${name} connected`));
 });

@@ -469,7 +469,7 @@ describe('claude-plugin start-up checks', () => {
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n')).toEqual([
-      'synthesis-claude-plugin: SYNTHESIS_WS_URL must be a ws:// or wss:// URL; SYNTHESIS_CLAUDE_SESSION is required',
+      'synthesis-claude-plugin: SYNTHESIS_WS_URL must be a ws:// URL (the gateway bridge, on loopback); SYNTHESIS_CLAUDE_SESSION is required',
     ]);
   });
 });

@@ -46,8 +46,9 @@ describe('claude-plugin env', () => {
   });
 
   it.each([
-    [{ SYNTHESIS_WS_URL: 'http://127.0.0.1:1/bridge' }, 'SYNTHESIS_WS_URL must be a ws:// or wss:// URL'],
-    [{ SYNTHESIS_WS_URL: 'not a url' }, 'SYNTHESIS_WS_URL must be a ws:// or wss:// URL'],
+    [{ SYNTHESIS_WS_URL: 'http://127.0.0.1:1/bridge' }, 'SYNTHESIS_WS_URL must be a ws:// URL (the gateway bridge, on loopback)'],
+    [{ SYNTHESIS_WS_URL: 'not a url' }, 'SYNTHESIS_WS_URL must be a ws:// URL (the gateway bridge, on loopback)'],
+    [{ SYNTHESIS_WS_URL: 'wss://127.0.0.1:1/bridge' }, 'SYNTHESIS_WS_URL must be a ws:// URL (the gateway bridge, on loopback)'],
     [{ SYNTHESIS_LOG_LEVEL: 'loud' }, 'SYNTHESIS_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
     [{ SYNTHESIS_READY_DELAY_MS: 'soon' }, 'SYNTHESIS_READY_DELAY_MS must be a number of milliseconds'],
     [{ SYNTHESIS_READY_DELAY_MS: '1.5' }, 'SYNTHESIS_READY_DELAY_MS must be a whole number of milliseconds'],

@@ -1,12 +1,15 @@
 /**
  * Property tests of everything that parses a chat-completion request: the body schema, the turn
- * text, the session identity, and the route handler end to end in memory. Whatever arrives, the
+ * text, the session identity, and the route handler on a real node-server listener (streams are
+ * written to Node's response, so the handler needs one) with a stand-in core. Whatever arrives, the
  * answer is a value or a typed error (an OpenAI error body with 400/415), never a throw.
  */
+import type { AddressInfo } from 'node:net';
+import { serve, type HttpBindings } from '@hono/node-server';
 import fc from 'fast-check';
 import { Hono } from 'hono';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeZodError } from '@synthesis-agent/protocol';
 import { chatCompletionsHandler } from '../../packages/openclaw-plugin/src/chat-completions.js';
 import { ChatRequestSchema, contentText, turnText } from '../../packages/openclaw-plugin/src/chat-request.js';
@@ -131,10 +134,19 @@ describe('POST /v1/chat/completions handler', () => {
     },
     sessions: () => [],
   };
-  const app = new Hono().post(
+  const app = new Hono<{ Bindings: HttpBindings }>().post(
     '/v1/chat/completions',
     chatCompletionsHandler({ core, logger: pino({ level: 'silent' }), metrics: createMetrics(), heartbeatMs: 60_000, replyMode: 'buffered' }),
   );
+  let server: ReturnType<typeof serve>;
+  let url: string;
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => {
+      server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve());
+    });
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   const rawBody = fc.oneof(
     // A known-good body among the random ones, so the property reliably reaches the core too.
@@ -149,7 +161,7 @@ describe('POST /v1/chat/completions handler', () => {
   it('answers every body with a completion or an OpenAI error (400/415), never a 500', async () => {
     await fc.assert(
       fc.asyncProperty(rawBody, contentType, headers, async (body, type, extra) => {
-        const res = await app.request('http://localhost/v1/chat/completions', {
+        const res = await fetch(url, {
           method: 'POST',
           headers: { ...(type ? { 'content-type': type } : {}), ...extra },
           body,

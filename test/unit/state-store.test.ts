@@ -46,40 +46,40 @@ describe('StateStore', () => {
     expect(statSync(path.join(root, 'state')).mode & 0o777).toBe(0o700);
   });
 
-  it('round-trips the session map into a private file', () => {
+  it('round-trips the session map into a private file', async () => {
     const s = store();
     const map = new Map([
       ['agent::chat-1', session('11111111-1111-4111-8111-111111111111')],
       ['agent::chat-2', session('22222222-2222-4222-8222-222222222222', false)],
     ]);
-    s.save(map);
+    await s.save(map);
     expect(store().load()).toEqual(map);
     expect(statSync(s.file).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(s.file, 'utf8'))).toMatchObject({ version: 1 });
   });
 
-  it('replaces the file by rename and leaves no temp file behind', () => {
+  it('replaces the file by rename and leaves no temp file behind', async () => {
     const s = store();
-    s.save(new Map([['k', session('a')]]));
+    await s.save(new Map([['k', session('a')]]));
     const inode = statSync(s.file).ino;
-    s.save(new Map([['k', session('b')]]));
+    await s.save(new Map([['k', session('b')]]));
     expect(statSync(s.file).ino).not.toBe(inode);
     expect(readdirSync(path.dirname(s.file))).toEqual(['sessions.json']);
     expect(s.load().get('k')?.claudeSessionId).toBe('b');
   });
 
-  it('keeps the previous complete file when a write fails part way', () => {
+  it('keeps the previous complete file when a write fails part way', async () => {
     const s = store();
-    s.save(new Map([['k', session('kept')]]));
+    await s.save(new Map([['k', session('kept')]]));
     // The temp file cannot be created: the write fails before the real file is touched.
     mkdirSync(`${s.file}.${process.pid}.tmp`);
-    expect(() => s.save(new Map([['k', session('lost')]]))).toThrow();
+    await expect(s.save(new Map([['k', session('lost')]]))).rejects.toThrow();
     expect(store().load().get('k')?.claudeSessionId).toBe('kept');
   });
 
-  it('ignores a temp file a crash left behind', () => {
+  it('ignores a temp file a crash left behind', async () => {
     const s = store();
-    s.save(new Map([['k', session('complete')]]));
+    await s.save(new Map([['k', session('complete')]]));
     writeFileSync(`${s.file}.99999.tmp`, '{"version":1,"sessions":{"k":{"claudeSess');
     expect(store().load().get('k')?.claudeSessionId).toBe('complete');
   });
@@ -98,7 +98,7 @@ describe('StateStore', () => {
       expect.objectContaining({ level: 40, msg: 'session state file unreadable; starting with an empty session map', file: s.file }),
     );
     // The next save replaces the damaged file with a valid one.
-    s.save(new Map([['k', session('fresh')]]));
+    await s.save(new Map([['k', session('fresh')]]));
     expect(store().load().get('k')?.claudeSessionId).toBe('fresh');
   });
 });

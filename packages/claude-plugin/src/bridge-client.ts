@@ -95,7 +95,12 @@ export class BridgeClient {
   private dial(): void {
     const { url, hello, logger } = this.options;
     logger.debug({ url, attempt: this.attempt }, 'dialing gateway');
-    const socket = new WebSocket(url, { maxPayload: MAX_BRIDGE_FRAME_BYTES, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+    // No compression: frames cross loopback, and the bundle leaves zlib out.
+    const socket = new WebSocket(url, {
+      maxPayload: MAX_BRIDGE_FRAME_BYTES,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      perMessageDeflate: false,
+    });
     this.socket = socket;
     socket.on('open', () => this.write(socket, hello));
     socket.on('message', (data, isBinary) => {

@@ -11,8 +11,9 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const EnvSchema = z.object({
+  // The bridge listens on loopback without TLS, so the bundle leaves out what wss:// would need.
   SYNTHESIS_WS_URL: required('SYNTHESIS_WS_URL').refine(isWsUrl, {
-    error: 'SYNTHESIS_WS_URL must be a ws:// or wss:// URL',
+    error: 'SYNTHESIS_WS_URL must be a ws:// URL (the gateway bridge, on loopback)',
   }),
   SYNTHESIS_OPENCLAW_SESSION: required('SYNTHESIS_OPENCLAW_SESSION'),
   SYNTHESIS_CLAUDE_SESSION: required('SYNTHESIS_CLAUDE_SESSION'),
@@ -42,7 +43,7 @@ export type EnvResult = { ok: true; env: PluginEnv } | { ok: false; message: str
 function isWsUrl(value: string): boolean {
   try {
     const url = new URL(value);
-    return url.protocol === 'ws:' || url.protocol === 'wss:';
+    return url.protocol === 'ws:';
   } catch {
     return false;
   }

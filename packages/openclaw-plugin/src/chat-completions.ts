@@ -8,14 +8,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isAbsolute } from 'node:path';
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
-import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { describeZodError } from '@synthesis-agent/protocol';
 import { ChatRequestSchema, contentText, turnText, type ChatRequest } from './chat-request.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { chunk, completion, errorBody, type CompletionIds } from './openai-format.js';
 import { resolveSessionIdentity } from './session-key.js';
+import { SseResponse } from './sse.js';
 import { TurnError, type SessionCore, type TurnRequest } from './turn.js';
 import { estimateUsage } from './usage.js';
 
@@ -40,8 +42,11 @@ class BadRequest extends Error {
   }
 }
 
+/** Hono context on @hono/node-server: streams are written to its Node response. */
+export type NodeContext = Context<{ Bindings: HttpBindings }>;
+
 export function chatCompletionsHandler(options: ChatCompletionsOptions) {
-  return async (c: Context) => {
+  return async (c: NodeContext) => {
     let body: ChatRequest;
     let turn: Omit<TurnRequest, 'signal' | 'onChunk'>;
     try {
@@ -70,50 +75,61 @@ export function chatCompletionsHandler(options: ChatCompletionsOptions) {
     const refused = options.core.admissionError?.(turn);
     if (refused) return turnErrorResponse(c, refused, log);
 
-    return streamSSE(c, async (stream) => {
-      const abort = new AbortController();
-      stream.onAbort(() => {
-        log.info('client disconnected mid-stream; the Claude turn continues');
-        abort.abort();
-      });
-      const send = (data: unknown) => (abort.signal.aborted ? Promise.resolve() : stream.writeSSE({ data: JSON.stringify(data) }));
-      await send(chunk(ids, { role: 'assistant', content: '' }));
-      const heartbeat = setInterval(() => {
-        options.metrics.heartbeats.inc();
-        void send(chunk(ids, { content: '' }));
-      }, options.heartbeatMs);
-
-      // Live mode streams each progress chunk as it arrives; parts are separated by a blank
-      // line, the same join buffered mode uses, so both modes produce the same text.
-      let streamedParts = 0;
-      const sendPart = (text: string) => {
-        if (text === '') return;
-        void send(chunk(ids, { content: streamedParts++ ? `\n\n${text}` : text }));
-      };
-      try {
-        const result = await options.core.runTurn({
-          ...turn,
-          signal: abort.signal,
-          ...(options.replyMode === 'live' ? { onChunk: sendPart } : {}),
-        });
-        clearInterval(heartbeat);
-        if (options.replyMode === 'live' && streamedParts > 0) sendPart(result.final ?? result.text);
-        else sendPart(result.text);
-        await send(chunk(ids, {}, 'stop'));
-        if (includeUsage) await send({ ...chunk(ids, {}), choices: [], usage: estimateUsage(promptText, result.text) });
-      } catch (err) {
-        clearInterval(heartbeat);
-        const { status, body: errBody } = describeTurnError(err, log);
-        log.warn({ status, code: errBody.error.code }, 'turn failed after streaming began');
-        await send(errBody);
-      }
-      await endStream(stream, abort.signal);
-    });
+    const sse = new SseResponse(c.env.outgoing);
+    sse.signal.addEventListener('abort', () => log.info('client disconnected mid-stream; the Claude turn continues'));
+    void streamTurn(sse, { options, turn, ids, log, promptText, includeUsage })
+      .catch((err: unknown) => log.error({ err }, 'streaming a turn failed'))
+      .finally(() => sse.end());
+    return RESPONSE_ALREADY_SENT;
   };
 }
 
-async function endStream(stream: SSEStreamingApi, signal: AbortSignal): Promise<void> {
-  if (!signal.aborted) await stream.writeSSE({ data: '[DONE]' });
+interface StreamedTurn {
+  options: ChatCompletionsOptions;
+  turn: Omit<TurnRequest, 'signal' | 'onChunk'>;
+  ids: CompletionIds;
+  log: Logger;
+  promptText: string;
+  includeUsage: boolean;
+}
+
+/** A failed turn becomes an error event: the stream is already a 200. */
+async function streamTurn(sse: SseResponse, { options, turn, ids, log, promptText, includeUsage }: StreamedTurn): Promise<void> {
+  const send = (data: unknown) => sse.send(JSON.stringify(data));
+  // Live mode streams each progress chunk as it arrives; parts are separated by a blank
+  // line, the same join buffered mode uses, so both modes produce the same text.
+  let streamedParts = 0;
+  const part = (text: string) => (text === '' ? [] : [chunk(ids, { content: streamedParts++ ? `\n\n${text}` : text })]);
+  const sendPart = (text: string) => part(text).forEach((delta) => void send(delta));
+  const heartbeat = setInterval(() => {
+    options.metrics.heartbeats.inc();
+    sse.heartbeat(JSON.stringify(chunk(ids, { content: '' })));
+  }, options.heartbeatMs);
+  let tail: unknown[];
+  try {
+    const result = options.core.runTurn({
+      ...turn,
+      signal: sse.signal,
+      ...(options.replyMode === 'live' ? { onChunk: sendPart } : {}),
+    });
+    // The role delta waits until the turn has gone to Claude (a write that wakes the client costs
+    // the sender real time on a VM, docs/performance.md) yet still precedes any reply: nothing
+    // from the bridge is read before this loop iteration's immediates run.
+    setImmediate(() => void send(chunk(ids, { role: 'assistant', content: '' })));
+    const { text, final } = await result;
+    tail = [
+      ...part(options.replyMode === 'live' && streamedParts > 0 ? (final ?? text) : text),
+      chunk(ids, {}, 'stop'),
+      ...(includeUsage ? [{ ...chunk(ids, {}), choices: [], usage: estimateUsage(promptText, text) }] : []),
+    ];
+  } catch (err) {
+    const { status, body: errBody } = describeTurnError(err, log);
+    log.warn({ status, code: errBody.error.code }, 'turn failed after streaming began');
+    tail = [errBody];
+  } finally {
+    clearInterval(heartbeat);
+  }
+  await sse.sendAll([...tail.map((data) => JSON.stringify(data)), '[DONE]']);
 }
 
 async function readBody(c: Context): Promise<ChatRequest> {

@@ -19,13 +19,33 @@ const pluginEntry = require.resolve('@synthesis-agent/claude-plugin/bundle');
 const turnEndHook = require.resolve('@synthesis-agent/claude-plugin/turn-end-hook');
 
 /**
+ * Env for the Node processes Claude starts for us (the plugin, the Stop hook). Both talk only to
+ * the bridge on loopback without TLS, yet Node 20 reads and parses every certificate named by
+ * NODE_EXTRA_CA_CERTS before running any code (~130 ms and 2 MiB per process where it is set,
+ * docs/performance.md); an empty value skips that. Claude itself keeps the variable: it needs it
+ * for the API.
+ */
+const LOOPBACK_ONLY_NODE_ENV = { NODE_EXTRA_CA_CERTS: '' };
+
+/**
+ * V8 flags for the plugin, which runs once per session and only relays small frames: lite mode
+ * drops the optimizing compilers and allocates feedback lazily, about 6 MiB less per process for
+ * no measurable relay cost (docs/performance.md). Wasm is off in lite mode; saying so keeps V8
+ * from warning on stderr.
+ */
+const PLUGIN_NODE_FLAGS = ['--lite-mode', '--no-expose-wasm'];
+
+const shellQuote = (part: string) => `'${part.replace(/'/g, `'\\''`)}'`;
+
+/**
  * Claude Code runs Stop hooks when a turn is over; ours tells the gateway, which holds the next
  * channel message until then (a message sent earlier would become a side note of this turn).
  * The hook reads the bridge token from the session's MCP config file (mode 0600), so the token
  * is neither on a command line nor in Claude's environment.
  */
 function hookSettings(mcpConfigFile: string): string {
-  const command = [process.execPath, turnEndHook, mcpConfigFile].map((part) => `'${part.replace(/'/g, `'\\''`)}'`).join(' ');
+  const env = Object.entries(LOOPBACK_ONLY_NODE_ENV).map(([key, value]) => `${key}=${shellQuote(value)}`);
+  const command = [...env, ...[process.execPath, turnEndHook, mcpConfigFile].map(shellQuote)].join(' ');
   return JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: 'command', command, timeout: 10 }] }] } });
 }
 
@@ -68,7 +88,11 @@ export function prepareLaunch(plan: LaunchPlan, settings: LaunchSettings): Prepa
     // Only the server registered here gets the token: another copy of the plugin that Claude
     // might also load (a user-scope Claude Code plugin) cannot pass for this session's channel.
     mcpServers: {
-      [CHANNEL_SERVER_NAME]: { command: process.execPath, args: [pluginEntry], env: { ...channelEnv, SYNTHESIS_BRIDGE_TOKEN: token } },
+      [CHANNEL_SERVER_NAME]: {
+        command: process.execPath,
+        args: [...PLUGIN_NODE_FLAGS, pluginEntry],
+        env: { ...LOOPBACK_ONLY_NODE_ENV, ...channelEnv, SYNTHESIS_BRIDGE_TOKEN: token },
+      },
     },
   };
   writeFileSync(mcpConfigFile, JSON.stringify(mcpConfig, null, 2), { mode: 0o600 });

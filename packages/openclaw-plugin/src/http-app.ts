@@ -1,5 +1,6 @@
 /** The gateway's HTTP routes. Every error a client can cause is answered as OpenAI error JSON. */
-import { Hono } from 'hono';
+import type { HttpBindings } from '@hono/node-server';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { chatCompletionsHandler, type ChatCompletionsOptions } from './chat-completions.js';
 import { apiKeyGuard, hostGuard } from './http-guards.js';
@@ -18,8 +19,10 @@ export interface HttpAppOptions extends Omit<ChatCompletionsOptions, 'core'> {
   version: string;
 }
 
-export function createHttpApp(options: HttpAppOptions): Hono {
-  const app = new Hono();
+export type GatewayApp = Hono<{ Bindings: HttpBindings }>;
+
+export function createHttpApp(options: HttpAppOptions): GatewayApp {
+  const app: GatewayApp = new Hono();
   const startedAt = Date.now();
 
   app.use('*', hostGuard(options.allowedHosts, options.bindHost));
@@ -28,11 +31,9 @@ export function createHttpApp(options: HttpAppOptions): Hono {
 
   app.post(
     '/v1/chat/completions',
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: (c) =>
-        c.json(errorBody(413, 'request_too_large', `request body exceeds ${options.maxBodyBytes} bytes (--max-body-bytes)`), 413),
-    }),
+    declaredBodyLimit(options.maxBodyBytes, (c) =>
+      c.json(errorBody(413, 'request_too_large', `request body exceeds ${options.maxBodyBytes} bytes (--max-body-bytes)`), 413),
+    ),
     chatCompletionsHandler(options),
   );
   app.all('/v1/chat/completions', (c) =>
@@ -69,4 +70,20 @@ export function createHttpApp(options: HttpAppOptions): Hono {
     return c.json(errorBody(500, 'internal_error', 'internal gateway error; see the gateway log'), 500);
   });
   return app;
+}
+
+/**
+ * Hono's bodyLimit reads `c.req.raw.body`, which turns node-server's lightweight request into a
+ * full web Request with a ReadableStream, a cost every turn would pay (docs/performance.md). A
+ * declared Content-Length is checked from the header instead (Node's parser never reads past it);
+ * only bodies without one (chunked) go through bodyLimit, which counts them as they stream.
+ */
+function declaredBodyLimit(maxSize: number, onError: (c: Context) => Response): MiddlewareHandler {
+  const streamed = bodyLimit({ maxSize, onError });
+  return async (c, next) => {
+    const length = c.req.header('content-length');
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamed(c, next);
+    if (Number(length) > maxSize) return onError(c);
+    await next();
+  };
 }

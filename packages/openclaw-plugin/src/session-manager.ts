@@ -30,6 +30,9 @@ export class SessionManager implements SessionCore, BridgeRoutes {
   private readonly persisted: Map<string, PersistedSession>;
   private readonly reaper: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
+  /** The write in progress, and whether the map changed since it started. */
+  private saving: Promise<void> | undefined;
+  private unsaved = false;
   private closing = false;
 
   constructor(private readonly options: SessionManagerOptions) {
@@ -173,16 +176,26 @@ export class SessionManager implements SessionCore, BridgeRoutes {
 
   /** Coalesces bursts of changes (many sessions finishing turns) into one write. */
   private scheduleSave(): void {
-    this.saveTimer ??= setTimeout(() => this.save(), SAVE_DELAY_MS);
+    this.saveTimer ??= setTimeout(() => void this.save(), SAVE_DELAY_MS);
   }
 
-  private save(): void {
+  /** One write at a time; what changes during a write is written by the next one. */
+  private save(): Promise<void> {
     clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
-    try {
-      this.options.store.save(this.persisted);
-    } catch (err) {
-      this.options.logger.error({ err, file: this.options.store.file }, 'could not write the session map');
+    this.unsaved = true;
+    this.saving ??= this.writeUntilSaved().finally(() => (this.saving = undefined));
+    return this.saving;
+  }
+
+  private async writeUntilSaved(): Promise<void> {
+    while (this.unsaved) {
+      this.unsaved = false;
+      try {
+        await this.options.store.save(this.persisted);
+      } catch (err) {
+        this.options.logger.error({ err, file: this.options.store.file }, 'could not write the session map');
+      }
     }
   }
 
@@ -191,7 +204,7 @@ export class SessionManager implements SessionCore, BridgeRoutes {
     this.closing = true;
     if (this.reaper) clearInterval(this.reaper);
     await Promise.all([...this.byKey.values()].map((s) => s.close()));
-    this.save();
+    await this.save();
   }
 }
 

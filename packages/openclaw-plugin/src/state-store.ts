@@ -3,7 +3,8 @@
  * restarted gateway `--resume` each conversation. Written atomically (temp file + rename) so a
  * crash mid-write leaves the previous complete file, never a torn one.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from './logger.js';
@@ -44,17 +45,22 @@ export class StateStore {
     }
   }
 
-  save(sessions: Map<string, PersistedSession>): void {
+  /**
+   * Writes the map as it is when called. Off the event loop: an fsync takes milliseconds, which
+   * every turn in flight would otherwise wait out. Callers run one save at a time (they share the
+   * temp file name).
+   */
+  async save(sessions: Map<string, PersistedSession>): Promise<void> {
     const body = JSON.stringify({ version: 1, sessions: Object.fromEntries(sessions) }, null, 2);
     const tmp = `${this.file}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
+    const handle = await open(tmp, 'w', 0o600);
     try {
-      writeFileSync(fd, body);
+      await handle.writeFile(body);
       // On disk before the rename: after a machine crash the name points at complete content.
-      fsyncSync(fd);
+      await handle.sync();
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
-    renameSync(tmp, this.file);
+    await rename(tmp, this.file);
   }
 }
