@@ -10,7 +10,9 @@ export class TerminalScreen {
   private readonly term: xterm.Terminal;
 
   constructor(cols = 120, rows = 40) {
-    this.term = new xterm.Terminal({ cols, rows, allowProposedApi: true, scrollback: 200 });
+    // Only the visible screen is ever read; lines scrolled off would be kept for nothing, up to
+    // 12 bytes a cell in every session (docs/performance.md).
+    this.term = new xterm.Terminal({ cols, rows, allowProposedApi: true, scrollback: 0 });
   }
 
   /** Resolves once the emulator has parsed `data` (xterm parses asynchronously). */
