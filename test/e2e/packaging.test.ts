@@ -406,13 +406,15 @@ void [start, delay, hello, loadConfig, parseFrame, PluginToGatewaySchema, Envelo
       mcpServers: Record<string, { command: string; args: string[] }>;
     };
     const server = mcpConfig.mcpServers.synthesis!;
-    expect(realpathSync(server.args[0]!)).toBe(pluginMain);
-    expect(server.args[0]).not.toContain(path.join(ROOT, 'packages'));
+    // Node flags come first (docs/claude-code.md), the plugin's entry last.
+    const entry = server.args.at(-1)!;
+    expect(realpathSync(entry)).toBe(pluginMain);
+    expect(entry).not.toContain(path.join(ROOT, 'packages'));
 
     // And the processes agree: the running plugin is the installed dist/bundle.js, and the Claude
     // it serves got the installed Stop hook.
     const commands = descendants(pid).map(cmdline);
-    expect(commands.some((argv) => argv.includes(pluginMain) || argv.some((a) => a === server.args[0]))).toBe(true);
+    expect(commands.some((argv) => argv.includes(pluginMain) || argv.includes(entry))).toBe(true);
     expect(commands.some((argv) => argv.includes('--settings') && argv.some((a) => a.includes(turnEndHook)))).toBe(true);
     expect(commands.flat().some((a) => a.includes(path.join(ROOT, 'packages')))).toBe(false);
 

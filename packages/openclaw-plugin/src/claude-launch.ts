@@ -30,10 +30,11 @@ const LOOPBACK_ONLY_NODE_ENV = { NODE_EXTRA_CA_CERTS: '' };
 /**
  * V8 flags for the plugin, which runs once per session and only relays small frames: lite mode
  * drops the optimizing compilers and allocates feedback lazily, about 6 MiB less per process for
- * no measurable relay cost (docs/performance.md). Wasm is off in lite mode; saying so keeps V8
- * from warning on stderr.
+ * no measurable relay cost (docs/performance.md). Node 20 notes on stderr that lite mode turns
+ * Wasm off; `--no-expose-wasm` would silence it there but Node 24 refuses that flag, and the
+ * gateway may run on either.
  */
-const PLUGIN_NODE_FLAGS = ['--lite-mode', '--no-expose-wasm'];
+const PLUGIN_NODE_FLAGS = ['--lite-mode'];
 
 const shellQuote = (part: string) => `'${part.replace(/'/g, `'\\''`)}'`;
 
