@@ -161,6 +161,17 @@ describe('chat completions through the whole bridge', () => {
     expect(after.choices[0]?.message.content).not.toBe(before.choices[0]?.message.content);
   });
 
+  it('streams a turn refused at once (missing workspace) as role delta, error chunk, [DONE], and keeps serving', async () => {
+    const headers = { 'X-Openclaw-Workspace': '/nonexistent/synthesis-workspace', 'X-Openclaw-Chat-Id': 'nowhere' };
+    const events = await readSse(await postChat(gw.httpUrl, { model: 'm', stream: true, messages: user('anyone?') }, headers));
+    expect(events).toHaveLength(3);
+    expect(JSON.parse(events[0]!).choices[0].delta).toEqual({ role: 'assistant', content: '' });
+    expect(JSON.parse(events[1]!).error).toMatchObject({ code: 'bad_request', message: expect.stringContaining('not an existing directory') });
+    expect(events[2]).toBe('[DONE]');
+    const next = await gw.openai().chat.completions.create({ model: 'm', messages: user('still up?') });
+    expect(next.choices[0]?.message.content).toBe('echo: still up?');
+  });
+
   it('fails a turn whose bridge connection drops, then serves the next turn', async () => {
     const headers = { session_id: 'droppy' };
     await gw.openai({ headers }).chat.completions.create({ model: 'm', messages: user('warm') });

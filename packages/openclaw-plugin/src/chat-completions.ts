@@ -105,6 +105,8 @@ async function streamTurn(sse: SseResponse, { options, turn, ids, log, promptTex
     options.metrics.heartbeats.inc();
     sse.heartbeat(JSON.stringify(chunk(ids, { content: '' })));
   }, options.heartbeatMs);
+  const roleDelta = chunk(ids, { role: 'assistant', content: '' });
+  let pendingRole: NodeJS.Immediate | undefined;
   let tail: unknown[];
   try {
     const result = options.core.runTurn({
@@ -115,7 +117,10 @@ async function streamTurn(sse: SseResponse, { options, turn, ids, log, promptTex
     // The role delta waits until the turn has gone to Claude (a write that wakes the client costs
     // the sender real time on a VM, docs/performance.md) yet still precedes any reply: nothing
     // from the bridge is read before this loop iteration's immediates run.
-    setImmediate(() => void send(chunk(ids, { role: 'assistant', content: '' })));
+    pendingRole = setImmediate(() => {
+      pendingRole = undefined;
+      void send(roleDelta);
+    });
     const { text, final } = await result;
     tail = [
       ...part(options.replyMode === 'live' && streamedParts > 0 ? (final ?? text) : text),
@@ -129,7 +134,10 @@ async function streamTurn(sse: SseResponse, { options, turn, ids, log, promptTex
   } finally {
     clearInterval(heartbeat);
   }
-  await sse.sendAll([...tail.map((data) => JSON.stringify(data)), '[DONE]']);
+  // A turn refused at once (bad workspace, shutting down) ends before the role delta went out.
+  const head = pendingRole ? [roleDelta] : [];
+  clearImmediate(pendingRole);
+  await sse.sendAll([...[...head, ...tail].map((data) => JSON.stringify(data)), '[DONE]']);
 }
 
 async function readBody(c: Context): Promise<ChatRequest> {

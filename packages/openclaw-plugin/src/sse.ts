@@ -25,7 +25,7 @@ export class SseResponse {
 
   /** Writes events in one go (one syscall, one packet): the end of a turn is known all at once. */
   sendAll(events: string[]): Promise<void> {
-    if (this.signal.aborted) return Promise.resolve();
+    if (this.signal.aborted || this.res.writableEnded) return Promise.resolve();
     this.res.cork();
     for (const data of events) this.res.write(format(data));
     this.res.uncork();
