@@ -443,6 +443,8 @@ describe('--idle-timeout-ms', () => {
     const { pid } = await gw.waitForLog(isLine('Claude session ready', chat), 1000, mark);
     await gw.waitForLog(isLine('reaping idle Claude process', chat), 60_000, mark);
     await waitForExit([pid as number], 60_000);
+    // The pid can be gone a moment before the session has seen its exit.
+    await gw.waitForLog(isLine('Claude process stopped', chat), 60_000, mark);
     const health = await gw.healthz();
     expect(health.limits).toMatchObject({ idleTimeoutMs: 300, maxSessions: 16 });
     expect(health.liveSessions).toBe(0);

@@ -517,8 +517,10 @@ export class Session {
   async restart(reason: 'turn_timeout' | 'bridge_drop' | 'plugin_lost' | 'blocked' | 'evicted' | 'idle'): Promise<void> {
     if (!this.proc) return;
     if (reason !== 'evicted' && reason !== 'idle') this.deps.metrics.restarts.inc({ reason });
-    this.log.info({ reason, pid: this.proc.pid }, 'stopping Claude process');
+    const { pid } = this.proc;
+    this.log.info({ reason, pid }, 'stopping Claude process');
     await this.stopProcess();
+    this.log.info({ reason, pid }, 'Claude process stopped');
   }
 
   // ---- bridge side -------------------------------------------------------------------------
