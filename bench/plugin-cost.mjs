@@ -1,8 +1,10 @@
 /**
  * Bench 4: what one claude-plugin process costs. Start the plugin the way Claude Code does, against
- * a bridge stub that acknowledges hellos, in three forms: as the gateway launches it (the command,
- * args and env of the --mcp-config that `prepareLaunch` writes, over the env it gives Claude), and
- * for comparison the esbuild bundle and the tsc output run by a plain `node` in this shell's env.
+ * a bridge stub that acknowledges hellos, in four forms: as the gateway launches it (the command,
+ * args and env of the --mcp-config that `prepareLaunch` writes, over the env it gives Claude: from
+ * the startup snapshot the gateway prepares, built here into a temp cache dir), as it launches it
+ * when there is no snapshot (the bundle), and for comparison the bundle and the tsc output run by a
+ * plain `node` in this shell's env.
  * Measure:
  * - start to hello: spawn() until the hello frame arrives on the bridge;
  * - start to ready: until `ready`, i.e. after an MCP initialize + tools/list over stdio (the MCP
@@ -26,7 +28,9 @@ import { WebSocketServer } from 'ws';
 import { cpuNs, pssBytes, reap, rssBytes } from './lib/proc.mjs';
 import { mib, nsToMs, percentile, fmt, row } from './lib/stats.mjs';
 import { ROOT } from './lib/gateway.mjs';
+import { pino } from 'pino';
 import { CHANNEL_SERVER_NAME, prepareLaunch } from '../packages/openclaw-plugin/dist/claude-launch.js';
+import { preparePluginSnapshot } from '../packages/openclaw-plugin/dist/plugin-snapshot.js';
 
 const DIST = path.join(ROOT, 'packages/claude-plugin/dist');
 const TIMEOUT_MS = 20_000;
@@ -108,10 +112,10 @@ const BENCH_ENV = { SYNTHESIS_LOG_LEVEL: 'warn', SYNTHESIS_READY_DELAY_MS: '0' }
  * --mcp-config it writes (Claude Code starts MCP servers with its own env plus the config's),
  * and the Stop hook's shell command from --settings.
  */
-function launched(bridge, session, runDir) {
+function launched(bridge, session, runDir, pluginSnapshot) {
   const prepared = prepareLaunch(
     { sessionKey: session, claudeSessionId: randomUUID(), resume: false, workspace: ROOT },
-    { claudeCommand: 'claude', claudeArgs: [], bridgeUrl: bridge.url, runDir, trustWorkspaces: [], env: process.env },
+    { claudeCommand: 'claude', claudeArgs: [], bridgeUrl: bridge.url, runDir, trustWorkspaces: [], env: process.env, pluginSnapshot },
   );
   // The config file stays until runDir goes: the Stop hook reads the bridge token from it.
   const { args, env: claudeEnv } = prepared.launch;
@@ -163,8 +167,11 @@ export async function run({ runs = 15, log = () => {} } = {}) {
   execFileSync(process.execPath, [path.join(ROOT, 'packages/claude-plugin/scripts/bundle.mjs')], { stdio: 'inherit' });
   const bridge = await startBridgeStub();
   const runDir = mkdtempSync(path.join(tmpdir(), 'synthesis-bench-run-'));
+  const snapshot = await preparePluginSnapshot(path.join(runDir, 'cache'), pino({ level: 'warn' }, pino.destination(2)));
+  if (!snapshot) throw new Error('plugin-cost: no startup snapshot (the warning above says why)');
   const builds = [
     { name: 'as launched', launch: (l) => l },
+    { name: 'as launched without a snapshot: bundle', withoutSnapshot: true, launch: (l) => l },
     { name: 'bundle, plain node', launch: (l) => ({ command: process.execPath, args: [path.join(DIST, 'bundle.js')], env: plainEnv(l) }) },
     { name: 'tsc output, plain node', launch: (l) => ({ command: process.execPath, args: [path.join(DIST, 'main.js')], env: plainEnv(l) }) },
   ];
@@ -174,12 +181,13 @@ export async function run({ runs = 15, log = () => {} } = {}) {
     for (let i = 0; i < runs; i++) {
       for (const build of builds) {
         const session = `bench-${build.name}-${i}`;
-        results.get(build.name).push(await measurePlugin(build.launch(launched(bridge, session, runDir)), bridge, session));
+        const launch = launched(bridge, session, runDir, build.withoutSnapshot ? undefined : snapshot);
+        results.get(build.name).push(await measurePlugin(build.launch(launch), bridge, session));
       }
       const floorSession = `bench-floor-${i}`;
-      results.get('floor').push(await measurePlugin(floor(launched(bridge, floorSession, runDir)), bridge, floorSession, false));
+      results.get('floor').push(await measurePlugin(floor(launched(bridge, floorSession, runDir, snapshot)), bridge, floorSession, false));
       const hookSession = `bench-hook-${i}`;
-      results.get('hook').push(await measureHook(launched(bridge, hookSession, runDir), bridge, hookSession));
+      results.get('hook').push(await measureHook(launched(bridge, hookSession, runDir, snapshot), bridge, hookSession));
       log(`plugin-cost: run ${i + 1}/${runs}`);
     }
   } finally {

@@ -9,7 +9,7 @@ const END = '<!-- options:end -->';
 const file = new URL('../docs/configuration.md', import.meta.url);
 
 export function optionTable() {
-  const defaults = ConfigSchema.parse({ workspace: '<cwd>', stateDir: '~/.synthesis-agent' });
+  const defaults = ConfigSchema.parse({ workspace: '<cwd>', stateDir: '~/.synthesis-agent', cacheDir: '$XDG_CACHE_HOME/synthesis-agent or ~/.cache/synthesis-agent' });
   const rows = Object.entries(OPTIONS).map(([key, spec]) => {
     const value = defaults[key];
     const shown = value === undefined || (Array.isArray(value) && value.length === 0) ? '' : `\`${String(value)}\``;

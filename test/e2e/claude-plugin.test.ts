@@ -1,7 +1,9 @@
 /**
  * The claude-plugin end to end: a real `ws` server plays the gateway, fake-claude (in a
- * pseudo-terminal, as the gateway runs it) spawns the built plugin from an --mcp-config.
- * Needs `npx tsc -b packages/claude-plugin test/fixtures` first.
+ * pseudo-terminal, as the gateway runs it) spawns the built plugin from an --mcp-config. Every
+ * behaviour is checked on each form the plugin ships in: the tsc output, the esbuild bundle, and
+ * the startup snapshot the gateway launches (plugin-snapshot.ts), built here into a temp cache
+ * dir. Needs `npm run build` first.
  */
 import { EventEmitter } from 'node:events';
 import { waitUntil } from '../fixtures/wait.js';
@@ -20,13 +22,43 @@ import {
   type PluginToGateway,
 } from '@synthesis-agent/protocol';
 import { execa } from 'execa';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { PLUGIN_NODE_ENV } from '../../packages/openclaw-plugin/src/claude-launch.js';
+import { preparePluginSnapshot } from '../../packages/openclaw-plugin/src/plugin-snapshot.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PLUGIN_MAIN = join(ROOT, 'packages/claude-plugin/dist/main.js');
+const PLUGIN_BUNDLE = join(ROOT, 'packages/claude-plugin/dist/bundle.js');
+const PLUGIN_VERSION = (JSON.parse(readFileSync(join(ROOT, 'packages/claude-plugin/package.json'), 'utf8')) as { version: string }).version;
 const FAKE_CLAUDE_MAIN = join(ROOT, 'test/fixtures/dist/fake-claude/main.js');
 const WAIT_MS = 10_000;
+
+/** How the plugin is started: node arguments and the env its launcher adds. */
+interface PluginForm {
+  name: string;
+  args(): string[];
+  env: Record<string, string>;
+}
+
+let cacheDir: string;
+let snapshot: string | undefined;
+
+beforeAll(async () => {
+  cacheDir = mkdtempSync(join(tmpdir(), 'claude-plugin-cache-'));
+  const warnings: string[] = [];
+  snapshot = await preparePluginSnapshot(cacheDir, pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) }));
+  if (!snapshot) throw new Error(`could not build the plugin's startup snapshot:\n${warnings.join('')}`);
+}, 60_000);
+afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+const FORMS: PluginForm[] = [
+  { name: 'tsc output', args: () => [PLUGIN_MAIN], env: {} },
+  // What the gateway launches without a snapshot, and what the Claude Code plugin form (.mcp.json) runs.
+  { name: 'bundle', args: () => [PLUGIN_BUNDLE], env: PLUGIN_NODE_ENV },
+  { name: 'startup snapshot', args: () => ['--snapshot-blob', snapshot!], env: PLUGIN_NODE_ENV },
+];
 
 /** Resolves when `check` returns a value, rejects after `timeoutMs`; `check` runs on every event. */
 /** State changes that tests wait on: `notify` after each change, `until` resolves on the first match. */
@@ -146,7 +178,7 @@ interface LaunchOptions {
   extraArgs?: string[];
 }
 
-function launchFakeClaude(workDir: string, gatewayUrl: string, options: LaunchOptions = {}): FakeClaude {
+function launchFakeClaude(plugin: PluginForm, workDir: string, gatewayUrl: string, options: LaunchOptions = {}): FakeClaude {
   const sessionId = options.resume ?? randomUUID();
   const configDir = join(workDir, 'claude-config');
   const mcpConfig = join(workDir, 'mcp.json');
@@ -156,8 +188,9 @@ function launchFakeClaude(workDir: string, gatewayUrl: string, options: LaunchOp
       mcpServers: {
         synthesis: {
           command: process.execPath,
-          args: [PLUGIN_MAIN],
+          args: plugin.args(),
           env: {
+            ...plugin.env,
             SYNTHESIS_WS_URL: gatewayUrl,
             SYNTHESIS_OPENCLAW_SESSION: OPENCLAW_SESSION,
             SYNTHESIS_CLAUDE_SESSION: sessionId,
@@ -236,7 +269,7 @@ const inbound = (content: string, id = randomUUID()): GatewayToPlugin => ({
   meta: { chat_id: 'chat-1', message_id: id, ts: new Date().toISOString() },
 });
 
-describe('claude-plugin with fake-claude', () => {
+describe.each(FORMS)('claude-plugin with fake-claude ($name)', (plugin) => {
   let workDir: string;
   let gateway: TestGateway;
   let claude: FakeClaude | undefined;
@@ -262,7 +295,7 @@ describe('claude-plugin with fake-claude', () => {
   /** Launches fake-claude, accepts the dialog, and returns the plugin's connection once it said hello. */
   async function startSession(options: LaunchOptions = {}): Promise<Connection> {
     const index = gateway.connections.length;
-    claude = launchFakeClaude(workDir, gateway.url, options);
+    claude = launchFakeClaude(plugin, workDir, gateway.url, options);
     pids.push(claude.proc.pid);
     await claude.waitForOutput(/I am using this for local development/);
     claude.proc.write('\r');
@@ -412,13 +445,14 @@ describe('claude-plugin with fake-claude', () => {
   });
 });
 
-describe('claude-plugin over plain stdio', () => {
+describe.each(FORMS)('claude-plugin over plain stdio ($name)', (plugin) => {
   it('declares the channel, lists reply, and refuses bad or undeliverable replies as tool errors', async () => {
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [PLUGIN_MAIN],
+      args: plugin.args(),
       // Nothing listens on port 1, so the bridge never connects.
       env: {
+        ...plugin.env,
         SYNTHESIS_WS_URL: 'ws://127.0.0.1:1/bridge',
         SYNTHESIS_OPENCLAW_SESSION: 's',
         SYNTHESIS_CLAUDE_SESSION: 'c',
@@ -428,7 +462,7 @@ describe('claude-plugin over plain stdio', () => {
     const client = new Client({ name: 'test', version: '1' });
     try {
       await client.connect(transport);
-      expect(client.getServerVersion()?.name).toBe('synthesis');
+      expect(client.getServerVersion()).toEqual({ name: 'synthesis', version: PLUGIN_VERSION });
       expect(client.getServerCapabilities()?.experimental).toEqual({
         'claude/channel': {},
         'claude/channel/permission': {},
@@ -458,10 +492,10 @@ describe('claude-plugin over plain stdio', () => {
   });
 });
 
-describe('claude-plugin start-up checks', () => {
+describe.each(FORMS)('claude-plugin start-up checks ($name)', (plugin) => {
   it('exits 1 with one clear line when required env is missing', async () => {
-    const result = await execa(process.execPath, [PLUGIN_MAIN], {
-      env: { SYNTHESIS_WS_URL: 'http://127.0.0.1:1/bridge', SYNTHESIS_OPENCLAW_SESSION: 's' },
+    const result = await execa(process.execPath, plugin.args(), {
+      env: { ...plugin.env, SYNTHESIS_WS_URL: 'http://127.0.0.1:1/bridge', SYNTHESIS_OPENCLAW_SESSION: 's' },
       extendEnv: false,
       reject: false,
       timeout: WAIT_MS,

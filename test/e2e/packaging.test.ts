@@ -340,13 +340,12 @@ void [start, delay, hello, loadConfig, parseFrame, PluginToGatewaySchema, Envelo
 
   it('serves a chat completion through the installed gateway and the installed claude-plugin, and the UI at /', async () => {
     const stateDir = path.join(work, 'state');
-    // The gateway launches the plugin's self-contained bundle (faster start, docs/performance.md).
-    const pluginMain = realpathSync(path.join(installed('claude-plugin'), 'dist/bundle.js'));
+    const cacheDir = path.join(work, 'cache');
     const turnEndHook = realpathSync(path.join(installed('claude-plugin'), 'dist/turn-end-hook.js'));
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SYNTHESIS_')));
     const child: ChildProcess = spawn(
       path.join(project, 'node_modules/.bin/synthesis-agent'),
-      ['--claude-command', FAKE_CLAUDE, '--port', '0', '--bridge-port', '0', '--state-dir', stateDir, '--workspace', project, '--log-level', 'debug'],
+      ['--claude-command', FAKE_CLAUDE, '--port', '0', '--bridge-port', '0', '--state-dir', stateDir, '--cache-dir', cacheDir, '--workspace', project, '--log-level', 'debug'],
       // The fake Claude keeps its transcripts under CLAUDE_CONFIG_DIR: inside the temp dir, not ~/.claude.
       { cwd: project, env: { ...env, CLAUDE_CONFIG_DIR: path.join(work, 'claude-config') }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -406,15 +405,20 @@ void [start, delay, hello, loadConfig, parseFrame, PluginToGatewaySchema, Envelo
       mcpServers: Record<string, { command: string; args: string[] }>;
     };
     const server = mcpConfig.mcpServers.synthesis!;
-    // Node flags come first (docs/claude-code.md), the plugin's entry last.
-    const entry = server.args.at(-1)!;
-    expect(realpathSync(entry)).toBe(pluginMain);
-    expect(entry).not.toContain(path.join(ROOT, 'packages'));
+    // The plugin starts from the startup snapshot the installed gateway built at start
+    // (docs/performance.md) from the installed plugin's dist/plugin-snapshot.cjs.
+    const built = lines.find((l) => l.msg === 'claude-plugin startup snapshot built');
+    expect(built, stderr).toBeDefined();
+    const blob = built!.file as string;
+    expect(path.dirname(blob)).toBe(cacheDir);
+    expect(server.args).toEqual(['--snapshot-blob', blob]);
+    const snapshotScript = realpathSync(path.join(installed('claude-plugin'), 'dist/plugin-snapshot.cjs'));
+    expect(readFileSync(blob).includes(Buffer.from(path.dirname(snapshotScript)))).toBe(true);
 
-    // And the processes agree: the running plugin is the installed dist/bundle.js, and the Claude
-    // it serves got the installed Stop hook.
+    // And the processes agree: the running plugin is that snapshot, and the Claude it serves got
+    // the installed Stop hook.
     const commands = descendants(pid).map(cmdline);
-    expect(commands.some((argv) => argv.includes(pluginMain) || argv.includes(entry))).toBe(true);
+    expect(commands.some((argv) => argv.includes('--snapshot-blob') && argv.includes(blob))).toBe(true);
     expect(commands.some((argv) => argv.includes('--settings') && argv.some((a) => a.includes(turnEndHook)))).toBe(true);
     expect(commands.flat().some((a) => a.includes(path.join(ROOT, 'packages')))).toBe(false);
 

@@ -1,98 +1,14 @@
 #!/usr/bin/env node
 /**
- * Entry point Claude Code spawns from --mcp-config. Start-up cost is paid once per Claude process,
- * so the bridge dials before the MCP SDK (the heaviest import) has loaded: the hello goes out while
- * the SDK loads, and bridge events wait on the channel server instead of racing it.
+ * Entry point of the tsc output and of dist/bundle.js. The MCP side (the SDK is the heaviest
+ * import) loads lazily, after the bridge has been dialled.
  */
-import { createRequire } from 'node:module';
-import { BridgeClient } from './bridge-client.js';
-import { parseEnv } from './env.js';
-import { createLogger } from './logger.js';
-import { Readiness } from './readiness.js';
+import { runPlugin } from './plugin.js';
 
-const CLOSE_TIMEOUT_MS = 500;
-
-const parsed = parseEnv(process.env);
-if (!parsed.ok) {
-  process.stderr.write(`synthesis-claude-plugin: ${parsed.message}\n`);
-  process.exit(1);
-}
-const env = parsed.env;
-const logger = createLogger(env.logLevel, env.claudeSession);
-
-const bridge = new BridgeClient({
-  url: env.wsUrl,
-  hello: {
-    type: 'hello',
-    openclaw_session: env.openclawSession,
-    claude_session: env.claudeSession,
-    pid: process.pid,
-    ...(env.token ? { token: env.token } : {}),
-  },
-  logger,
-  handlers: {
-    onConnected: () => readiness.connected(),
-    onInbound: (inbound) => toClaude('inbound message', (server) => server.deliverInbound(inbound)),
-    onPermission: (verdict) => toClaude('permission verdict', (server) => server.deliverPermission(verdict)),
-  },
+await runPlugin(async () => {
+  const [{ ChannelServer }, { StdioServerTransport }] = await Promise.all([
+    import('./channel-server.js'),
+    import('@modelcontextprotocol/sdk/server/stdio.js'),
+  ]);
+  return { ChannelServer, StdioServerTransport };
 });
-
-const readiness = new Readiness(env.readyDelayMs, () => {
-  if (!bridge.connected) return; // the next hello_ack announces readiness instead
-  bridge.send({ type: 'ready' }).then(
-    () => logger.info('ready sent'),
-    (err: Error) => logger.warn({ err: err.message }, 'could not send ready'),
-  );
-});
-
-bridge.start();
-
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
-const channel = import('./channel-server.js').then(
-  ({ ChannelServer }) =>
-    new ChannelServer(
-      {
-        reply: (text, final) => bridge.send({ type: 'reply', content: text, final }),
-        permissionRequest: (request) => {
-          bridge.send(request).catch((err: Error) =>
-            // Claude Code still shows its own permission dialog, so only the remote answer is lost.
-            logger.warn({ err: err.message, request_id: request.request_id }, 'permission_request not relayed'),
-          );
-        },
-        toolsListed: () => readiness.toolsListed(),
-      },
-      logger,
-      version,
-    ),
-);
-
-type Channel = Awaited<typeof channel>;
-
-function toClaude(what: string, deliver: (server: Channel) => Promise<void>): void {
-  channel
-    .then(deliver)
-    .catch((err: Error) => logger.warn({ err: err.message }, `could not deliver ${what} to Claude Code`));
-}
-
-let stopping = false;
-function shutdown(reason: string): void {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ reason }, 'shutting down');
-  readiness.dispose();
-  void bridge.close(CLOSE_TIMEOUT_MS).finally(() => process.exit(0));
-}
-
-// Claude Code exiting (even by SIGKILL) ends our stdin; staying alive would orphan a socket.
-process.stdin.once('end', () => shutdown('stdin ended'));
-process.stdin.once('close', () => shutdown('stdin closed'));
-process.stdout.once('error', () => shutdown('stdout closed'));
-process.once('SIGTERM', () => shutdown('SIGTERM'));
-process.once('SIGINT', () => shutdown('SIGINT'));
-
-const [{ StdioServerTransport }, server] = await Promise.all([
-  import('@modelcontextprotocol/sdk/server/stdio.js'),
-  channel,
-]);
-await server.connect(new StdioServerTransport());
-logger.debug('MCP server listening on stdio');

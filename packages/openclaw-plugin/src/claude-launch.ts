@@ -3,7 +3,7 @@
  * registers our claude-plugin as the channel server.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { ClaudeLaunch } from './process-manager.js';
@@ -17,24 +17,18 @@ const require = createRequire(import.meta.url);
 // of ~290 modules is most of its start-up time (docs/performance.md).
 const pluginEntry = require.resolve('@synthesis-agent/claude-plugin/bundle');
 const turnEndHook = require.resolve('@synthesis-agent/claude-plugin/turn-end-hook');
+/** The script the plugin's startup snapshot is built from (plugin-snapshot.ts). */
+export const pluginSnapshotScript = require.resolve('@synthesis-agent/claude-plugin/snapshot');
 
 /**
- * Env for the Node processes Claude starts for us (the plugin, the Stop hook). Both talk only to
- * the bridge on loopback without TLS, yet Node 20 reads and parses every certificate named by
- * NODE_EXTRA_CA_CERTS before running any code (~130 ms and 2 MiB per process where it is set,
- * docs/performance.md); an empty value skips that. Claude itself keeps the variable: it needs it
- * for the API.
+ * Env for the Node processes Claude starts for us (the plugin, the Stop hook), over Claude's own.
+ * Both talk only to the bridge on loopback without TLS, yet Node 20 reads and parses every
+ * certificate named by NODE_EXTRA_CA_CERTS before running any code (~130 ms and 2 MiB per process
+ * where it is set, docs/performance.md); an empty value skips that. Claude itself keeps the
+ * variable: it needs it for the API. NODE_OPTIONS is emptied because a startup snapshot loads
+ * only under the V8 flags it was built with, and it is built with none.
  */
-const LOOPBACK_ONLY_NODE_ENV = { NODE_EXTRA_CA_CERTS: '' };
-
-/**
- * V8 flags for the plugin, which runs once per session and only relays small frames: lite mode
- * drops the optimizing compilers and allocates feedback lazily, about 6 MiB less per process for
- * no measurable relay cost (docs/performance.md). Node 20 notes on stderr that lite mode turns
- * Wasm off; `--no-expose-wasm` would silence it there but Node 24 refuses that flag, and the
- * gateway may run on either.
- */
-const PLUGIN_NODE_FLAGS = ['--lite-mode'];
+export const PLUGIN_NODE_ENV = { NODE_EXTRA_CA_CERTS: '', NODE_OPTIONS: '' };
 
 const shellQuote = (part: string) => `'${part.replace(/'/g, `'\\''`)}'`;
 
@@ -45,7 +39,7 @@ const shellQuote = (part: string) => `'${part.replace(/'/g, `'\\''`)}'`;
  * is neither on a command line nor in Claude's environment.
  */
 function hookSettings(mcpConfigFile: string): string {
-  const env = Object.entries(LOOPBACK_ONLY_NODE_ENV).map(([key, value]) => `${key}=${shellQuote(value)}`);
+  const env = Object.entries(PLUGIN_NODE_ENV).map(([key, value]) => `${key}=${shellQuote(value)}`);
   const command = [...env, ...[process.execPath, turnEndHook, mcpConfigFile].map(shellQuote)].join(' ');
   return JSON.stringify({ hooks: { Stop: [{ hooks: [{ type: 'command', command, timeout: 10 }] }] } });
 }
@@ -66,6 +60,8 @@ export interface LaunchSettings {
   runDir: string;
   trustWorkspaces: string[];
   env: NodeJS.ProcessEnv;
+  /** The plugin's startup snapshot (plugin-snapshot.ts); without it the plugin starts from its bundle. */
+  pluginSnapshot?: string | undefined;
 }
 
 export interface PreparedLaunch {
@@ -91,8 +87,8 @@ export function prepareLaunch(plan: LaunchPlan, settings: LaunchSettings): Prepa
     mcpServers: {
       [CHANNEL_SERVER_NAME]: {
         command: process.execPath,
-        args: [...PLUGIN_NODE_FLAGS, pluginEntry],
-        env: { ...LOOPBACK_ONLY_NODE_ENV, ...channelEnv, SYNTHESIS_BRIDGE_TOKEN: token },
+        args: pluginArgs(settings.pluginSnapshot),
+        env: { ...PLUGIN_NODE_ENV, ...channelEnv, SYNTHESIS_BRIDGE_TOKEN: token },
       },
     },
   };
@@ -124,6 +120,11 @@ export function prepareLaunch(plan: LaunchPlan, settings: LaunchSettings): Prepa
     },
     cleanup: () => rmSync(mcpConfigFile, { force: true }),
   };
+}
+
+/** A snapshot removed since the gateway started (a cleared cache) must not fail the session. */
+function pluginArgs(snapshot: string | undefined): string[] {
+  return snapshot && existsSync(snapshot) ? ['--snapshot-blob', snapshot] : [pluginEntry];
 }
 
 /**

@@ -32,6 +32,12 @@ function opt<S extends z.ZodType>(kind: Kind, schema: S, describe: string, secre
   return { kind, schema, describe, secret };
 }
 
+/** The XDG cache dir, as other tools on the machine use it; shared by every gateway of this user. */
+function defaultCacheDir(): string {
+  const xdg = process.env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(homedir(), '.cache'), 'synthesis-agent');
+}
+
 export const OPTIONS = {
   config: opt('string', z.string().optional(), 'JSON config file validated by the same schema as flags'),
   host: opt('string', z.string().min(1).default('127.0.0.1'), 'HTTP listen address'),
@@ -48,6 +54,7 @@ export const OPTIONS = {
   maxSessions: opt('int', int(1, 100_000).default(16), 'live Claude processes; idle ones are evicted LRU beyond this'),
   idleTimeoutMs: opt('int', int(0).default(1_800_000), 'stop a session\'s Claude process after this idle time (0 = never)'),
   stateDir: opt('string', z.string().min(1).default(path.join(homedir(), '.synthesis-agent')), 'directory for the session map, keys and other state'),
+  cacheDir: opt('string', z.string().min(1).default(defaultCacheDir()), 'directory for files the gateway can rebuild (the claude-plugin startup snapshot)'),
   historyBootstrap: opt('string', z.enum(['on', 'off']).default('on'), 'replay earlier turns into a fresh session (on|off)'),
   historyMaxChars: opt('int', int(0).default(24_000), 'size bound of a history bootstrap transcript (oldest dropped first)'),
   deliverLateReplies: opt('bool', bool.default(false), 'prepend a reply whose caller went away to the session\'s next answer'),

@@ -12,6 +12,7 @@ import { createHttpApp } from './http-app.js';
 import { checkBindHost } from './http-guards.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { preparePluginSnapshot } from './plugin-snapshot.js';
 import { checkClaudeVersion } from './claude-version.js';
 import { startReasoningChannel, type ReasoningChannel } from './reasoning/reasoning-channel.js';
 import { SessionManager } from './session-manager.js';
@@ -53,6 +54,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
       throw new ConfigError(err.message);
     },
   );
+  const pluginSnapshot = await preparePluginSnapshot(config.cacheDir, logger);
   const metrics = createMetrics();
   const store = new StateStore(config.stateDir, logger);
 
@@ -64,6 +66,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     runDir: path.join(config.stateDir, 'run'),
     trustWorkspaces: config.trustWorkspace,
     env: options.env ?? process.env,
+    pluginSnapshot,
   };
   const core = new SessionManager({ config, launch, store, metrics, logger });
   const bridge = await startBridgeServer({
