@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { preparePluginSnapshot } from './plugin-snapshot.js';
 import { checkClaudeVersion } from './claude-version.js';
-import { startReasoningChannel, type ReasoningChannel } from './reasoning/reasoning-channel.js';
+import type { ReasoningChannel } from './reasoning/reasoning-channel.js';
 import { SessionManager } from './session-manager.js';
 import { StateStore } from './state-store.js';
 import { VERSION } from './version.js';
@@ -99,9 +99,10 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   let webchannel: Webchannel | undefined;
   try {
     webchannel = await createWebchannel({ core, config, logger, publicOrigin: () => httpUrl });
-    // After the bridge is up: a job may start a Claude session at once.
+    // After the bridge is up: a job may start a Claude session at once. Loaded only when
+    // configured: its modules cost ~1.5 MiB a gateway without a reasoning backend never needs.
     reasoning = config.reasoningUrl
-      ? startReasoningChannel({
+      ? (await import('./reasoning/reasoning-channel.js')).startReasoningChannel({
           core,
           config,
           logger,
