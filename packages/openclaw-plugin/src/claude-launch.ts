@@ -13,8 +13,8 @@ export const CHANNEL_SERVER_NAME = 'synthesis';
 export const REPLY_TOOL = `mcp__${CHANNEL_SERVER_NAME}__reply`;
 
 const require = createRequire(import.meta.url);
-// The bundled build of the plugin: it starts once per Claude process, and loading one file instead
-// of ~290 modules is most of its start-up time (docs/performance.md).
+// The plugin's bundle, launched when there is no startup snapshot: loading one file instead of
+// ~290 modules is most of a plain start-up (docs/performance.md).
 const pluginEntry = require.resolve('@synthesis-agent/claude-plugin/bundle');
 const turnEndHook = require.resolve('@synthesis-agent/claude-plugin/turn-end-hook');
 /** The script the plugin's startup snapshot is built from (plugin-snapshot.ts). */
