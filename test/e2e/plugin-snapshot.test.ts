@@ -35,6 +35,11 @@ async function runSnapshot(file: string) {
   return execa(process.execPath, ['--snapshot-blob', file], { env: { ...PLUGIN_NODE_ENV, PATH: process.env.PATH }, extendEnv: false, reject: false, timeout: 15_000 });
 }
 
+/** The plugin's entry in an --mcp-config file the gateway wrote. */
+function pluginServer(configFile: string): { args: string[]; env: Record<string, string> } {
+  return (JSON.parse(readFileSync(configFile, 'utf8')) as { mcpServers: { synthesis: { args: string[]; env: Record<string, string> } } }).mcpServers.synthesis;
+}
+
 /** The plugin command line of a launch with these settings, read from the --mcp-config it writes. */
 function pluginArgs(pluginSnapshot: string | undefined): string[] {
   const settings: LaunchSettings = {
@@ -48,12 +53,10 @@ function pluginArgs(pluginSnapshot: string | undefined): string[] {
   };
   const prepared = prepareLaunch({ sessionKey: 's', claudeSessionId: randomUUID(), resume: false, workspace: root }, settings);
   const { args } = prepared.launch;
-  const config = JSON.parse(readFileSync(args[args.indexOf('--mcp-config') + 1]!, 'utf8')) as {
-    mcpServers: { synthesis: { args: string[]; env: Record<string, string> } };
-  };
+  const server = pluginServer(args[args.indexOf('--mcp-config') + 1]!);
   prepared.cleanup();
-  expect(config.mcpServers.synthesis.env).toMatchObject(PLUGIN_NODE_ENV);
-  return config.mcpServers.synthesis.args;
+  expect(server.env).toMatchObject(PLUGIN_NODE_ENV);
+  return server.args;
 }
 
 describe('claude-plugin startup snapshot', () => {
@@ -121,7 +124,7 @@ describe('the gateway and the startup snapshot', () => {
     expect(completion.choices[0]?.message.content).toBe('echo: hello');
     const runDir = path.join(gateway.stateDir, 'run');
     const [config] = readdirSync(runDir).filter((f) => /^mcp-.*\.json$/.test(f));
-    return (JSON.parse(readFileSync(path.join(runDir, config!), 'utf8')) as { mcpServers: { synthesis: { args: string[] } } }).mcpServers.synthesis.args;
+    return pluginServer(path.join(runDir, config!)).args;
   }
 
   it('launches every session from the snapshot it prepared at start', async () => {
